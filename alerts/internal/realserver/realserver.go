@@ -1,0 +1,226 @@
+// Package realserver builds, caches and starts the real servers that
+// integration and conformance tests talk to (VictoriaMetrics, vmalert-tool,
+// later Loki and Mailpit). Binaries are built from the pinned tools module in
+// .ci/tools once per machine and kept in a cache folder; each test starts its
+// own server on 127.0.0.1 with a temporary data folder.
+//
+// Heavy tiers are skipped under `go test -short`; they run otherwise, and
+// a build failure fails the test rather than skipping it.
+package realserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tool is a binary built from the tools module.
+type Tool struct {
+	Name    string // cached file name prefix
+	Package string // import path in the tools module
+	Version string // the pinned version, part of the cache key
+}
+
+// The pinned tools. Keep the versions in step with .ci/tools/go.mod.
+func VictoriaMetricsTool() Tool {
+	return Tool{"victoria-metrics", "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics", "v1.150.0"}
+}
+
+// VMAlertToolTool is vmalert-tool, used to compare test verdicts.
+func VMAlertToolTool() Tool {
+	return Tool{"vmalert-tool", "github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool", "v1.150.0"}
+}
+
+// CacheDir is where built binaries are kept: $HLALERT_TOOLS_CACHE, or the
+// user cache folder.
+func CacheDir() (string, error) {
+	if d := os.Getenv("HLALERT_TOOLS_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find cache folder (set HLALERT_TOOLS_CACHE): %w", err)
+	}
+	return filepath.Join(d, "hlalert-tools"), nil
+}
+
+// ToolsModule finds .ci/tools by walking up from the working directory.
+func ToolsModule() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, ".ci", "tools")
+		if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no .ci/tools/go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Build returns the path of the tool's binary, building it first when the
+// cache does not have it. Concurrent callers (parallel test packages) wait on
+// a file lock instead of building twice.
+func Build(ctx context.Context, tool Tool) (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, tool.Name+"-"+tool.Version)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", fmt.Errorf("create tools cache: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("open tools cache lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock tools cache: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil // another process built it while we waited
+	}
+	mod, err := ToolsModule()
+	if err != nil {
+		return "", err
+	}
+	tmp := bin + ".tmp"
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, tool.Package)
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build %s %s in %s: %w\n%s", tool.Package, tool.Version, mod, err, out.String())
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("install %s: %w", bin, err)
+	}
+	return bin, nil
+}
+
+// BuildT is Build for tests: it skips under -short and fails the test when
+// the build fails.
+func BuildT(t testing.TB, tool Tool) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: skipping the tier that needs a real %s", tool.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	bin, err := Build(ctx, tool)
+	if err != nil {
+		t.Fatalf("real %s: %v", tool.Name, err)
+	}
+	return bin
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Server is a running real server.
+type Server struct {
+	URL  string // http://127.0.0.1:PORT
+	Addr string // 127.0.0.1:PORT
+	Dir  string // its data folder
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	bin  string
+	args []string
+}
+
+// Log returns what the server printed so far, for failure messages.
+func (s *Server) Log() string { return s.log.String() }
+
+// Stop kills the server (SIGKILL) and waits for it.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Restart starts the server again with the same data folder and address.
+func (s *Server) Restart(t testing.TB, ready string) {
+	t.Helper()
+	s.Stop()
+	s.start(t, ready)
+}
+
+func (s *Server) start(t testing.TB, ready string) {
+	t.Helper()
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", s.bin, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL + ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Stop()
+	t.Fatalf("%s did not become ready at %s%s within 60s:\n%s", s.bin, s.URL, ready, s.Log())
+}
+
+// StartVictoriaMetrics builds (if needed) and starts a single-node
+// VictoriaMetrics v1.150.0 on a free loopback port with a temp data folder.
+// Extra flags are appended to the defaults. It is stopped when the test ends.
+func StartVictoriaMetrics(t testing.TB, extraFlags ...string) *Server {
+	t.Helper()
+	bin := BuildT(t, VictoriaMetricsTool())
+	port := FreePort(t)
+	s := &Server{
+		Addr: "127.0.0.1:" + strconv.Itoa(port),
+		Dir:  t.TempDir(),
+		log:  &bytes.Buffer{},
+		bin:  bin,
+	}
+	s.URL = "http://" + s.Addr
+	s.args = append([]string{
+		"-httpListenAddr=" + s.Addr,
+		"-storageDataPath=" + s.Dir,
+		"-retentionPeriod=100y",
+		"-loggerLevel=ERROR",
+		"-search.disableCache",
+		"-search.latencyOffset=0s",
+	}, extraFlags...)
+	s.start(t, "/health")
+	t.Cleanup(s.Stop)
+	return s
+}
