@@ -1,0 +1,210 @@
+// Package datasource holds the query clients of the rule engine's daemon
+// mode: VictoriaMetrics (and any Prometheus-compatible query API) and, later,
+// Loki. Each is one method, Query(ctx, expr, ts), returning an instant vector.
+package datasource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hlalert/hlalert/alerts/series"
+)
+
+// PrometheusOptions configures a client of a Prometheus-compatible instant
+// query API: VictoriaMetrics single-node (http://host:8428), cluster
+// (http://vmselect:8481/select/<tenant>/prometheus) or Prometheus.
+type PrometheusOptions struct {
+	URL    string        // base URL; /api/v1/query is appended
+	Step   time.Duration // sent as step (vmalert sends the group interval); 0 sends none
+	Params url.Values    // extra query parameters (e.g. nocache=1, extra_label)
+	Header http.Header   // extra headers (e.g. tenant headers)
+	// Authentication: at most one of basic auth and bearer token.
+	BasicAuthUser     string
+	BasicAuthPassword string
+	BearerToken       string
+	Client            *http.Client // nil: http.DefaultClient; set TLS and timeouts here
+}
+
+func (o PrometheusOptions) validate() error {
+	if o.URL == "" {
+		return errors.New("url: required")
+	}
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("url: scheme must be http or https, not %q", u.Scheme)
+	}
+	if o.Step < 0 {
+		return fmt.Errorf("step: must not be negative, got %s", o.Step)
+	}
+	if o.BearerToken != "" && (o.BasicAuthUser != "" || o.BasicAuthPassword != "") {
+		return errors.New("basic auth and bearer token: set at most one")
+	}
+	return nil
+}
+
+// Prometheus queries a Prometheus-compatible API.
+type Prometheus struct {
+	opts     PrometheusOptions
+	endpoint string
+}
+
+// NewPrometheus returns a client; the options are validated.
+func NewPrometheus(opts PrometheusOptions) (*Prometheus, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("prometheus datasource: %w", err)
+	}
+	if opts.Client == nil {
+		opts.Client = http.DefaultClient
+	}
+	return &Prometheus{opts: opts, endpoint: strings.TrimSuffix(opts.URL, "/") + "/api/v1/query"}, nil
+}
+
+// WithStep returns a client that sends another step (one per group interval).
+func (p *Prometheus) WithStep(step time.Duration) *Prometheus {
+	c := *p
+	c.opts.Step = step
+	return &c
+}
+
+// Query runs an instant query at ts.
+func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
+	form := url.Values{}
+	for k, vs := range p.opts.Params {
+		form[k] = append([]string(nil), vs...)
+	}
+	form.Set("query", expr)
+	form.Set("time", formatTime(ts))
+	if p.opts.Step > 0 {
+		form.Set("step", strconv.FormatFloat(p.opts.Step.Seconds(), 'f', -1, 64)+"s")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("build query request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, vs := range p.opts.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	switch {
+	case p.opts.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+p.opts.BearerToken)
+	case p.opts.BasicAuthUser != "" || p.opts.BasicAuthPassword != "":
+		req.SetBasicAuth(p.opts.BasicAuthUser, p.opts.BasicAuthPassword)
+	}
+	resp, err := p.opts.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", p.endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer of %s: %w", p.endpoint, err)
+	}
+	v, err := ParsePrometheusResponse(body)
+	if err != nil {
+		return nil, fmt.Errorf("query %s (HTTP %d): %w", p.endpoint, resp.StatusCode, err)
+	}
+	return v, nil
+}
+
+func formatTime(t time.Time) string {
+	ms := t.UnixMilli()
+	return strconv.FormatInt(ms/1000, 10) + "." + fmt.Sprintf("%03d", ms%1000)
+}
+
+type promResponse struct {
+	Status    string `json:"status"`
+	ErrorType string `json:"errorType"`
+	Error     string `json:"error"`
+	Data      struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	} `json:"data"`
+}
+
+type promSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]json.RawMessage `json:"value"`
+}
+
+// ParsePrometheusResponse decodes an /api/v1/query answer (vector or scalar)
+// into a sorted vector. Values like "NaN" and "+Inf" are understood.
+func ParsePrometheusResponse(body []byte) (series.Vector, error) {
+	var r promResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("decode answer: %w (body starts %q)", err, head(body))
+	}
+	switch r.Status {
+	case "success":
+	case "error":
+		return nil, fmt.Errorf("%s: %s", r.ErrorType, r.Error)
+	default:
+		return nil, fmt.Errorf("unknown answer status %q (body starts %q)", r.Status, head(body))
+	}
+	switch r.Data.ResultType {
+	case "vector":
+		var ss []promSample
+		if err := json.Unmarshal(r.Data.Result, &ss); err != nil {
+			return nil, fmt.Errorf("decode vector: %w", err)
+		}
+		out := make(series.Vector, 0, len(ss))
+		for _, s := range ss {
+			t, v, err := parsePair(s.Value)
+			if err != nil {
+				return nil, fmt.Errorf("series %v: %w", s.Metric, err)
+			}
+			out = append(out, series.Point{Labels: series.FromMap(s.Metric), T: t, V: v})
+		}
+		out.Sort()
+		return out, nil
+	case "scalar":
+		var pair [2]json.RawMessage
+		if err := json.Unmarshal(r.Data.Result, &pair); err != nil {
+			return nil, fmt.Errorf("decode scalar: %w", err)
+		}
+		t, v, err := parsePair(pair)
+		if err != nil {
+			return nil, fmt.Errorf("scalar: %w", err)
+		}
+		return series.Vector{{T: t, V: v}}, nil
+	default:
+		return nil, fmt.Errorf("unsupported result type %q for an instant query", r.Data.ResultType)
+	}
+}
+
+func parsePair(p [2]json.RawMessage) (int64, float64, error) {
+	ts, err := strconv.ParseFloat(string(p[0]), 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad timestamp %s: %w", p[0], err)
+	}
+	var s string
+	if err := json.Unmarshal(p[1], &s); err != nil {
+		return 0, 0, fmt.Errorf("bad value %s: %w", p[1], err)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad value %q: %w", s, err)
+	}
+	return int64(math.Round(ts * 1000)), v, nil
+}
+
+func head(b []byte) string {
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(b)
+}
