@@ -1,0 +1,106 @@
+package scrape
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hlalert/hlalert/alerts/series"
+)
+
+func TestScrapeOnce(t *testing.T) {
+	var body atomic.Value
+	body.Store("# TYPE backup_ok gauge\nbackup_ok{repo=\"nas\",job=\"inner\"} 1\nbackup_ok{repo=\"cloud\"} NaN\n")
+	var status atomic.Int32
+	status.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+		io.WriteString(w, body.Load().(string))
+	}))
+	defer srv.Close()
+
+	st := series.NewStore()
+	s := New(st, srv.Client(), slog.New(slog.DiscardHandler))
+	tgt := Target{Job: "hlexporter", URL: srv.URL + "/metrics", Labels: map[string]string{"node": "nas"}, Interval: time.Minute, Timeout: 5 * time.Second}
+	if err := tgt.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.ScrapeOnce(context.Background(), tgt, t0); err != nil {
+		t.Fatal(err)
+	}
+	inst := strings.TrimPrefix(srv.URL, "http://")
+	nas := series.FromStrings("__name__", "backup_ok", "repo", "nas", "exported_job", "inner", "job", "hlexporter", "instance", inst, "node", "nas")
+	cloud := series.FromStrings("__name__", "backup_ok", "repo", "cloud", "job", "hlexporter", "instance", inst, "node", "nas")
+	up := series.FromStrings("__name__", "up", "job", "hlexporter", "instance", inst, "node", "nas")
+
+	body.Store("backup_ok{repo=\"cloud\"} 0\n")
+	t1 := t0.Add(time.Minute)
+	if err := s.ScrapeOnce(context.Background(), tgt, t1); err != nil {
+		t.Fatal(err)
+	}
+	status.Store(500)
+	t2 := t1.Add(time.Minute)
+	if err := s.ScrapeOnce(context.Background(), tgt, t2); err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+		t.Fatalf("scrape of a failing target: err = %v", err)
+	}
+
+	got := map[string][]series.Sample{}
+	for _, sr := range st.Select(nil, 0, math.MaxInt64) {
+		got[sr.Labels.Key()] = sr.Samples
+	}
+	check := func(name string, ls series.Labels, want []float64) {
+		t.Helper()
+		smp := got[ls.Key()]
+		if len(smp) != len(want) {
+			t.Fatalf("%s: got %v, want values %v (have %d series)", name, smp, want, len(got))
+		}
+		for i, w := range want {
+			v := smp[i].V
+			switch {
+			case series.IsStaleNaN(w):
+				if !series.IsStaleNaN(v) {
+					t.Errorf("%s[%d] = %v, want a staleness marker", name, i, v)
+				}
+			case math.IsNaN(w):
+				if !math.IsNaN(v) || series.IsStaleNaN(v) {
+					t.Errorf("%s[%d] = %v, want a plain NaN", name, i, v)
+				}
+			case v != w:
+				t.Errorf("%s[%d] = %v, want %v", name, i, v, w)
+			}
+		}
+	}
+	check("nas", nas, []float64{1, series.StaleNaN})
+	check("cloud", cloud, []float64{math.NaN(), 0, series.StaleNaN})
+	check("up", up, []float64{1, 1, 0})
+}
+
+func TestTargetValidate(t *testing.T) {
+	ok := Target{Job: "j", URL: "http://127.0.0.1:9100/metrics", Interval: time.Minute, Timeout: 10 * time.Second}
+	for _, tc := range []struct {
+		mod  func(*Target)
+		want string
+	}{
+		{func(t *Target) { t.Job = "" }, "job: required"},
+		{func(t *Target) { t.URL = "file:///etc/passwd" }, "url: want http(s)"},
+		{func(t *Target) { t.Interval = 0 }, "interval: must be positive"},
+		{func(t *Target) { t.Timeout = 2 * time.Minute }, "timeout: must be positive and at most the interval"},
+	} {
+		tgt := ok
+		tc.mod(&tgt)
+		if err := tgt.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want %q", err, tc.want)
+		}
+	}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid target: %v", err)
+	}
+}
