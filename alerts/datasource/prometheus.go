@@ -26,7 +26,12 @@ type PrometheusOptions struct {
 	URL    string        // base URL; /api/v1/query is appended
 	Step   time.Duration // sent as step (vmalert sends the group interval); 0 sends none
 	Params url.Values    // extra query parameters (e.g. nocache=1, extra_label)
-	Header http.Header   // extra headers (e.g. tenant headers)
+	HTTP   HTTPOptions
+}
+
+// HTTPOptions are the transport settings shared by the datasources.
+type HTTPOptions struct {
+	Header http.Header // extra headers (e.g. tenant headers)
 	// Authentication: at most one of basic auth and bearer token.
 	BasicAuthUser     string
 	BasicAuthPassword string
@@ -34,24 +39,64 @@ type PrometheusOptions struct {
 	Client            *http.Client // nil: http.DefaultClient; set TLS and timeouts here
 }
 
-func (o PrometheusOptions) validate() error {
-	if o.URL == "" {
+func (o HTTPOptions) validate() error {
+	if o.BearerToken != "" && (o.BasicAuthUser != "" || o.BasicAuthPassword != "") {
+		return errors.New("basic auth and bearer token: set at most one")
+	}
+	return nil
+}
+
+// do sends req with the headers and authentication, and reads the answer.
+func (o HTTPOptions) do(req *http.Request) (status int, body []byte, err error) {
+	for k, vs := range o.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	switch {
+	case o.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+o.BearerToken)
+	case o.BasicAuthUser != "" || o.BasicAuthPassword != "":
+		req.SetBasicAuth(o.BasicAuthUser, o.BasicAuthPassword)
+	}
+	client := o.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("read answer: %w", err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+func validateURL(raw string) error {
+	if raw == "" {
 		return errors.New("url: required")
 	}
-	u, err := url.Parse(o.URL)
+	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("url: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("url: scheme must be http or https, not %q", u.Scheme)
 	}
+	return nil
+}
+
+func (o PrometheusOptions) validate() error {
+	if err := validateURL(o.URL); err != nil {
+		return err
+	}
 	if o.Step < 0 {
 		return fmt.Errorf("step: must not be negative, got %s", o.Step)
 	}
-	if o.BearerToken != "" && (o.BasicAuthUser != "" || o.BasicAuthPassword != "") {
-		return errors.New("basic auth and bearer token: set at most one")
-	}
-	return nil
+	return o.HTTP.validate()
 }
 
 // Prometheus queries a Prometheus-compatible API.
@@ -64,9 +109,6 @@ type Prometheus struct {
 func NewPrometheus(opts PrometheusOptions) (*Prometheus, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("prometheus datasource: %w", err)
-	}
-	if opts.Client == nil {
-		opts.Client = http.DefaultClient
 	}
 	return &Prometheus{opts: opts, endpoint: strings.TrimSuffix(opts.URL, "/") + "/api/v1/query"}, nil
 }
@@ -94,29 +136,13 @@ func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (seri
 		return nil, fmt.Errorf("build query request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, vs := range p.opts.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	switch {
-	case p.opts.BearerToken != "":
-		req.Header.Set("Authorization", "Bearer "+p.opts.BearerToken)
-	case p.opts.BasicAuthUser != "" || p.opts.BasicAuthPassword != "":
-		req.SetBasicAuth(p.opts.BasicAuthUser, p.opts.BasicAuthPassword)
-	}
-	resp, err := p.opts.Client.Do(req)
+	status, body, err := p.opts.HTTP.do(req)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", p.endpoint, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read answer of %s: %w", p.endpoint, err)
-	}
 	v, err := ParsePrometheusResponse(body)
 	if err != nil {
-		return nil, fmt.Errorf("query %s (HTTP %d): %w", p.endpoint, resp.StatusCode, err)
+		return nil, fmt.Errorf("query %s (HTTP %d): %w", p.endpoint, status, err)
 	}
 	return v, nil
 }
@@ -137,7 +163,7 @@ type promResponse struct {
 }
 
 type promSample struct {
-	Metric map[string]string `json:"metric"`
+	Metric map[string]string  `json:"metric"`
 	Value  [2]json.RawMessage `json:"value"`
 }
 
