@@ -28,16 +28,23 @@ type Tool struct {
 	Name    string // cached file name prefix
 	Package string // import path in the tools module
 	Version string // the pinned version, part of the cache key
+	Module  string // sub-folder of .ci/tools holding its module; "" for .ci/tools itself
 }
 
 // The pinned tools. Keep the versions in step with .ci/tools/go.mod.
 func VictoriaMetricsTool() Tool {
-	return Tool{"victoria-metrics", "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics", "v1.150.0"}
+	return Tool{"victoria-metrics", "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics", "v1.150.0", ""}
 }
 
 // VMAlertToolTool is vmalert-tool, used to compare test verdicts.
 func VMAlertToolTool() Tool {
-	return Tool{"vmalert-tool", "github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool", "v1.150.0"}
+	return Tool{"vmalert-tool", "github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool", "v1.150.0", ""}
+}
+
+// LokiTool is Grafana Loki, built from its own tools module (.ci/tools/loki:
+// Loki's replace directives clash with VictoriaMetrics' dependencies).
+func LokiTool() Tool {
+	return Tool{"loki", "github.com/grafana/loki/v3/cmd/loki", "v3.7.8", "loki"}
 }
 
 // CacheDir is where built binaries are kept: $HLALERT_TOOLS_CACHE, or the
@@ -103,6 +110,7 @@ func Build(ctx context.Context, tool Tool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	mod = filepath.Join(mod, tool.Module)
 	tmp := bin + ".tmp"
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, tool.Package)
 	cmd.Dir = mod
@@ -179,11 +187,12 @@ func (s *Server) Restart(t testing.TB, ready string) {
 func (s *Server) start(t testing.TB, ready string) {
 	t.Helper()
 	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.Dir = s.Dir
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", s.bin, err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + ready)
 		if err == nil {
@@ -195,7 +204,7 @@ func (s *Server) start(t testing.TB, ready string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.Stop()
-	t.Fatalf("%s did not become ready at %s%s within 60s:\n%s", s.bin, s.URL, ready, s.Log())
+	t.Fatalf("%s did not become ready at %s%s within 120s:\n%s", s.bin, s.URL, ready, s.Log())
 }
 
 // StartVictoriaMetrics builds (if needed) and starts a single-node
@@ -224,3 +233,69 @@ func StartVictoriaMetrics(t testing.TB, extraFlags ...string) *Server {
 	t.Cleanup(s.Stop)
 	return s
 }
+
+// StartLoki builds (if needed) and starts a single-binary Loki v3.7.8 on free
+// loopback ports, with filesystem storage in a temp folder and no auth. It
+// is stopped when the test ends.
+func StartLoki(t testing.TB) *Server {
+	t.Helper()
+	bin := BuildT(t, LokiTool())
+	port, grpc := FreePort(t), FreePort(t)
+	s := &Server{
+		Addr: "127.0.0.1:" + strconv.Itoa(port),
+		Dir:  t.TempDir(),
+		log:  &bytes.Buffer{},
+		bin:  bin,
+	}
+	s.URL = "http://" + s.Addr
+	cfg := fmt.Sprintf(lokiConfig, port, grpc, s.Dir)
+	path := filepath.Join(s.Dir, "loki.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatalf("write loki config: %v", err)
+	}
+	s.args = []string{"-config.file=" + path, "-log.level=warn"}
+	s.start(t, "/ready")
+	t.Cleanup(s.Stop)
+	return s
+}
+
+const lokiConfig = `auth_enabled: false
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: %d
+  grpc_listen_address: 127.0.0.1
+  grpc_listen_port: %d
+common:
+  path_prefix: %[3]s
+  replication_factor: 1
+  instance_addr: 127.0.0.1
+  ring:
+    kvstore:
+      store: inmemory
+  storage:
+    filesystem:
+      chunks_directory: %[3]s/chunks
+      rules_directory: %[3]s/rules
+ingester:
+  lifecycler:
+    min_ready_duration: 0s
+    final_sleep: 0s
+schema_config:
+  configs:
+    - from: 2020-10-24
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+limits_config:
+  reject_old_samples: false
+  allow_structured_metadata: true
+query_scheduler:
+  max_outstanding_requests_per_tenant: 4096
+frontend:
+  max_outstanding_per_tenant: 4096
+analytics:
+  reporting_enabled: false
+`

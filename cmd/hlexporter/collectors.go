@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hlalert/hlalert/exporters/backup"
+	"github.com/hlalert/hlalert/exporters/cmdrun"
+	"github.com/hlalert/hlalert/exporters/deploy"
+	"github.com/hlalert/hlalert/exporters/nvr"
+	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/exporters/smart"
+	"github.com/hlalert/hlalert/exporters/zfs"
+)
+
+// deps are what main hands every collector.
+type deps struct {
+	runner cmdrun.Runner
+	now    func() time.Time
+	http   *http.Client
+	log    *slog.Logger
+}
+
+// factory knows one collector: its default schedule and how to build it
+// from its configuration section.
+type factory struct {
+	name     string
+	interval time.Duration
+	timeout  time.Duration
+	// build decodes the section strictly (a nil section means "all
+	// defaults") and constructs the collector.
+	build func(sec *serve.Section, d deps) (serve.Collector, error)
+	// sample is a minimal valid section, used to build the collector for
+	// the catalog when its zero configuration is not valid.
+	sample string
+}
+
+// decode strictly decodes a section into a zero Config and validates it.
+func decode[C interface{ Validate() error }](sec *serve.Section) (C, error) {
+	var cfg C
+	if sec != nil {
+		if err := sec.Decode(&cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		pos := "collectors"
+		if sec != nil {
+			pos = sec.Pos + ": collectors." + sec.Name
+		}
+		return cfg, fmt.Errorf("%s: %w", pos, err)
+	}
+	return cfg, nil
+}
+
+// factories lists every collector hlexporter knows, in catalog order.
+func factories() []factory {
+	return []factory{
+		{name: "zfs", interval: time.Minute, timeout: 50 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+			cfg, err := decode[zfs.Config](sec)
+			if err != nil {
+				return nil, err
+			}
+			return zfs.New(cfg, d.runner, d.now, d.log)
+		}},
+		{name: "smart", interval: 10 * time.Minute, timeout: 5 * time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+			cfg, err := decode[smart.Config](sec)
+			if err != nil {
+				return nil, err
+			}
+			return smart.New(cfg, d.runner, d.log)
+		}},
+		// backup schedules its slow commands per repository itself; the
+		// serving interval only decides how often it looks what is due.
+		{name: "backup", interval: time.Minute, timeout: 30 * time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+			cfg, err := decode[backup.Config](sec)
+			if err != nil {
+				return nil, err
+			}
+			return backup.New(cfg, backup.Deps{Runner: d.runner, Now: d.now, Log: d.log})
+		}, sample: "repositories:\n  - name: catalog\n    tool: restic\n    repository: /srv/restic\n    password_file: /run/secrets/restic\n    location: nas\n    tier: local\n"},
+		{name: "deploy", interval: time.Minute, timeout: 50 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+			cfg, err := decode[deploy.Config](sec)
+			if err != nil {
+				return nil, err
+			}
+			return deploy.New(cfg, d.runner, deploy.OSFS{}, d.now, d.log)
+		}},
+		{name: "nvr", interval: 30 * time.Second, timeout: 25 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+			cfg, err := decode[nvr.Config](sec)
+			if err != nil {
+				return nil, err
+			}
+			return nvr.New(cfg, d.http, d.now, d.log)
+		}, sample: "url: http://127.0.0.1:5000\n"},
+	}
+}
+
+func factoryByName(name string) (factory, bool) {
+	for _, f := range factories() {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return factory{}, false
+}
+
+func names() []string {
+	var out []string
+	for _, f := range factories() {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+var errUsage = errors.New("usage")

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hlalert/hlalert/exporters/cmdrun"
+	"github.com/hlalert/hlalert/exporters/serve"
+)
+
+const usage = `hlexporter exports backup, ZFS, SMART, deploy and NVR state.
+
+Usage:
+  hlexporter [serve] --config FILE [--collectors zfs,smart] [--listen ADDR]
+  hlexporter check --config FILE [--collectors ...]   validate the configuration
+  hlexporter catalog                                  print the metric catalog (Markdown)
+
+Collectors: %s. Without --collectors, every collector with a section in the
+configuration runs. Listen address default: %s (loopback).
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve", "check":
+		err = serveCmd(ctx, cmd == "check", args, stdout, stderr)
+	case "catalog":
+		err = catalogCmd(args, stdout)
+	case "help":
+		fmt.Fprintf(stdout, usage, strings.Join(names(), ", "), serve.DefaultListenAddress)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "hlexporter: unknown command %q\n", cmd)
+		fmt.Fprintf(stderr, usage, strings.Join(names(), ", "), serve.DefaultListenAddress)
+		return 2
+	}
+	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hlexporter: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hlexporter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML)")
+	only := fs.String("collectors", "", "comma-separated collectors to run (default: every configured one)")
+	listen := fs.String("listen", "", "listen address (overrides listen_address)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hlexporter: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	if *configPath == "" {
+		fmt.Fprintln(stderr, "hlexporter: --config is required")
+		return errUsage
+	}
+	cfg, err := serve.LoadFile(*configPath)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("log_level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	// Which collectors: --collectors, else every configured section.
+	var selected []string
+	if *only != "" {
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if _, ok := factoryByName(n); !ok {
+				return fmt.Errorf("--collectors: unknown collector %q (known: %s)", n, strings.Join(names(), ", "))
+			}
+			selected = append(selected, n)
+		}
+	} else {
+		for _, s := range cfg.Collectors {
+			selected = append(selected, s.Name)
+		}
+	}
+	var errs []error
+	for _, s := range cfg.Collectors {
+		if _, ok := factoryByName(s.Name); !ok {
+			errs = append(errs, fmt.Errorf("%s: collectors.%s: unknown collector (known: %s)", s.Pos, s.Name, strings.Join(names(), ", ")))
+		}
+	}
+	if len(selected) == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no collectors configured (add a section under collectors:, or pass --collectors)", cfg.File))
+	}
+	var jobs []serve.Job
+	for _, name := range selected {
+		f, ok := factoryByName(name)
+		if !ok {
+			continue
+		}
+		var sec *serve.Section
+		if s, ok := cfg.Section(name); ok {
+			sec = &s
+		}
+		interval, timeout := f.interval, f.timeout
+		if sec != nil && sec.Interval > 0 {
+			interval = sec.Interval
+		}
+		if sec != nil && sec.Timeout > 0 {
+			timeout = sec.Timeout
+		}
+		if timeout > interval {
+			timeout = interval
+		}
+		d := deps{
+			runner: cmdrun.Exec{Timeout: timeout},
+			now:    time.Now,
+			http:   &http.Client{Timeout: timeout},
+			log:    log,
+		}
+		c, err := f.build(sec, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	srv, err := serve.New(jobs, serve.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if checkOnly {
+		fmt.Fprintf(stdout, "%s: ok (%s)\n", cfg.File, strings.Join(srv.Names(), ", "))
+		return nil
+	}
+	addr := cfg.ListenAddress
+	if *listen != "" {
+		addr = *listen
+	}
+	log.Info("starting", "collectors", strings.Join(srv.Names(), ","), "config", cfg.File)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	err = srv.ListenAndServe(ctx, addr)
+	cancel()
+	<-done
+	return err
+}
+
+// catalogCmd prints every metric of every collector and of the serving layer.
+func catalogCmd(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("catalog takes no arguments")
+	}
+	out, err := catalog()
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, out)
+	return err
+}
+
+func catalog() (string, error) {
+	var entries []serve.CatalogEntry
+	for _, d := range serve.ServingMetricDefs() {
+		entries = append(entries, serve.CatalogEntry{Collector: "(serving)", Def: d})
+	}
+	devnull := slog.New(slog.DiscardHandler)
+	for _, f := range factories() {
+		var sec *serve.Section
+		if f.sample != "" {
+			cfg, err := serve.Load([]byte("collectors:\n  "+f.name+":\n    "+strings.ReplaceAll(strings.TrimSpace(f.sample), "\n", "\n    ")+"\n"), "catalog-sample", "")
+			if err != nil {
+				return "", fmt.Errorf("catalog: %s sample: %w", f.name, err)
+			}
+			s, _ := cfg.Section(f.name)
+			sec = &s
+		}
+		c, err := f.build(sec, deps{runner: cmdrun.NewFake(nil), now: time.Now, http: &http.Client{}, log: devnull})
+		if err != nil {
+			return "", fmt.Errorf("catalog: build %s with defaults: %w", f.name, err)
+		}
+		for _, d := range c.Describe() {
+			entries = append(entries, serve.CatalogEntry{Collector: f.name, Def: d})
+		}
+	}
+	return serve.Catalog(entries)
+}

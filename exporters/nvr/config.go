@@ -1,0 +1,83 @@
+// Package nvr is hlexporter's Frigate collector: per camera the capture,
+// detection, process and skipped frame rates, whether detection is enabled
+// and the end of the newest recording segment (so "is it still recording"
+// has an answer), detector inference time, storage in bytes (Frigate reports
+// MiB), and the service's version and start time.
+package nvr
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+)
+
+// Config configures the Frigate collector.
+type Config struct {
+	// URL is Frigate's base URL, e.g. http://127.0.0.1:5000.
+	URL string `yaml:"url"`
+	// Username with PasswordFile sends HTTP basic auth; TokenFile sends a
+	// bearer token (Frigate's JWT on the authenticated port). At most one.
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	TokenFile    string `yaml:"token_file"`
+	// RecordingsLookback is how far back the newest segment is looked for
+	// (after=now-lookback): default 1h. A camera with no segment in that
+	// window is reported as not recording.
+	RecordingsLookback time.Duration `yaml:"recordings_lookback"`
+	// Timeout bounds each request; default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// RecordingsPath is the storage path reported on Homepage; default
+	// /media/frigate/recordings.
+	RecordingsPath string `yaml:"recordings_path"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.RecordingsLookback == 0 {
+		c.RecordingsLookback = time.Hour
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.RecordingsPath == "" {
+		c.RecordingsPath = "/media/frigate/recordings"
+	}
+	return c
+}
+
+// Validate checks the configuration and names the bad field.
+func (c Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.URL)
+	switch {
+	case c.URL == "":
+		errs = append(errs, errors.New("nvr.url: missing"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("nvr.url: %w", err))
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		errs = append(errs, fmt.Errorf("nvr.url: %q is not an http(s) URL", c.URL))
+	case u.User != nil:
+		errs = append(errs, errors.New("nvr.url: credentials in the URL; use username and password_file"))
+	case u.RawQuery != "" || u.Fragment != "":
+		errs = append(errs, fmt.Errorf("nvr.url: %q has a query or fragment", c.URL))
+	}
+	if (c.Username == "") != (c.PasswordFile == "") {
+		errs = append(errs, errors.New("nvr.username: username and password_file go together"))
+	}
+	if c.TokenFile != "" && c.Username != "" {
+		errs = append(errs, errors.New("nvr.token_file: use either token_file or username/password_file"))
+	}
+	for field, p := range map[string]string{"password_file": c.PasswordFile, "token_file": c.TokenFile} {
+		if p != "" && !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("nvr.%s: %q is not an absolute path", field, p))
+		}
+	}
+	if c.RecordingsLookback < 0 || c.RecordingsLookback > 0 && c.RecordingsLookback < time.Minute {
+		errs = append(errs, fmt.Errorf("nvr.recordings_lookback: %s must be at least 1m", c.RecordingsLookback))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("nvr.timeout: %s is negative", c.Timeout))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,220 @@
+package nvr
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+
+// frigate replays fixtures: stats for /api/stats, recordings per camera.
+// It insists on an explicit after=/before= window and on the auth header.
+func frigate(t *testing.T, stats string, recordings map[string]string, wantAuth string) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	check := func(w http.ResponseWriter, r *http.Request) bool {
+		if got := r.Header.Get("Authorization"); got != wantAuth {
+			http.Error(w, `{"success":false,"message":"Unauthorized"}`, http.StatusUnauthorized)
+			return false
+		}
+		return true
+	}
+	mux.HandleFunc("GET /api/stats", func(w http.ResponseWriter, r *http.Request) {
+		if !check(w, r) {
+			return
+		}
+		if stats == "hang" {
+			<-r.Context().Done()
+			return
+		}
+		http.ServeFile(w, r, filepath.Join("testdata", stats))
+	})
+	mux.HandleFunc("GET /api/{camera}/recordings", func(w http.ResponseWriter, r *http.Request) {
+		if !check(w, r) {
+			return
+		}
+		q := r.URL.Query()
+		if q.Get("after") != "1795341600" || q.Get("before") != "1795345200" {
+			t.Errorf("recordings query %q: want after=now-1h, before=now", r.URL.RawQuery)
+		}
+		f, ok := recordings[r.PathValue("camera")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, filepath.Join("testdata", f))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func secret(t *testing.T, content string) string {
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		name       string
+		stats      string
+		recordings map[string]string
+		cfg        func(t *testing.T, c *Config)
+		wantAuth   string
+		wantErr    string
+		wantHome   map[string]any
+	}{
+		{name: "frigate-0.14", stats: "stats-0.14.json",
+			recordings: map[string]string{"driveway": "recordings-recent.json", "garden": "recordings-empty.json"},
+			wantHome:   map[string]any{"cameras": 2, "cameras_streaming": 1, "cameras_recording": 1, "storage_used_percent": 9.2, "frigate_version": "0.14.1-f4f3cfa"}},
+		{name: "frigate-0.15-basic-auth", stats: "stats-0.15.json",
+			recordings: map[string]string{"doorbell": "recordings-recent.json", "garage": "recordings-stale.json"},
+			cfg: func(t *testing.T, c *Config) {
+				c.Username, c.PasswordFile = "viewer", secret(t, "s3cret\n")
+			},
+			wantAuth: "Basic dmlld2VyOnMzY3JldA==",
+			wantHome: map[string]any{"cameras_recording": 2, "inference_ms": 14.27}},
+		{name: "frigate-0.16-bearer", stats: "stats-0.16.json",
+			recordings: map[string]string{"back_yard": "recordings-recent.json", "front door": "recordings-recent.json"},
+			cfg:        func(t *testing.T, c *Config) { c.TokenFile = secret(t, "eyJhbGciOi.jwt\n") },
+			wantAuth:   "Bearer eyJhbGciOi.jwt",
+			wantHome:   map[string]any{"cameras_streaming": 2, "uptime_hours": 336.0, "detection_fps": 4.2}},
+		{name: "frigate-0.12-toplevel-cameras", stats: "stats-0.12-toplevel.json",
+			recordings: map[string]string{"3d_printer_camera": "recordings-recent.json", "corner_yard_camera": "recordings-empty.json"}},
+		{name: "recordings-garbage", stats: "stats-0.14.json",
+			recordings: map[string]string{"driveway": "garbage.html"},
+			wantErr:    "camera driveway: recordings: decode JSON"},
+		{name: "stats-garbage", stats: "garbage.html", wantErr: "stats: decode JSON"},
+		{name: "unauthorized", stats: "stats-0.14.json", wantAuth: "Bearer right",
+			cfg:     func(t *testing.T, c *Config) { c.TokenFile = secret(t, "wrong") },
+			wantErr: "GET /api/stats: HTTP 401 (check nvr credentials)"},
+		{name: "timeout", stats: "hang",
+			cfg:     func(t *testing.T, c *Config) { c.Timeout = 50 * time.Millisecond },
+			wantErr: "GET /api/stats: timed out after 50ms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := frigate(t, tc.stats, tc.recordings, tc.wantAuth)
+			cfg := Config{URL: srv.URL + "/"}
+			if tc.cfg != nil {
+				tc.cfg(t, &cfg)
+			}
+			c, err := New(cfg, srv.Client(), func() time.Time { return testNow }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Update(context.Background())
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("Update error = %v, want %q", err, tc.wantErr)
+			}
+			checkGolden(t, tc.name, c.Describe(), res.Metrics)
+			for k, want := range tc.wantHome {
+				if got := res.Homepage[k]; got != want {
+					t.Errorf("homepage[%s] = %#v, want %#v", k, got, want)
+				}
+			}
+			if _, ok := res.Homepage["error"]; ok {
+				t.Error("homepage has an error key")
+			}
+		})
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c, err := New(Config{URL: url}, nil, func() time.Time { return testNow }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Update(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "GET /api/stats") || len(res.Metrics) != 0 {
+		t.Fatalf("err = %v, metrics %d", err, len(res.Metrics))
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{URL: "http://frigate:5000"}, ""},
+		{Config{}, "nvr.url: missing"},
+		{Config{URL: "frigate:5000"}, `nvr.url: "frigate:5000" is not an http(s) URL`},
+		{Config{URL: "http://admin:pw@frigate:5000"}, "nvr.url: credentials in the URL"},
+		{Config{URL: "http://frigate", Username: "a"}, "nvr.username: username and password_file go together"},
+		{Config{URL: "http://frigate", TokenFile: "tok"}, `nvr.token_file: "tok" is not an absolute path`},
+		{Config{URL: "http://frigate", RecordingsLookback: time.Second}, "nvr.recordings_lookback: 1s must be at least 1m"},
+	}
+	for _, tc := range cases {
+		err := tc.cfg.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+func TestParseStatsErrors(t *testing.T) {
+	cases := map[string]string{
+		`{}`: "no service object",
+		`{"cameras":{"a":{"detection_fps":1}},"service":{"version":"0.14.0"}}`:                        `camera "a": no camera_fps`,
+		`{"cameras":{"a":{"camera_fps":1,"detection_enabled":"yes"}},"service":{"version":"0.14.0"}}`: `camera "a": detection_enabled: "yes" is neither`,
+		`{"cameras":{},"service":{"version":"0.14.0","storage":{"/x":{"total":1}}}}`:                  `storage "/x": total, used and free must all be present`,
+		`{"cameras":{},"service":{}}`: "service.version missing",
+	}
+	for in, want := range cases {
+		if _, err := ParseStats([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseStats(%s) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzParseStats(f *testing.F) {
+	files, _ := filepath.Glob("testdata/stats-*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseStats(b)
+		if err != nil {
+			return
+		}
+		if s.Version == "" {
+			t.Fatal("accepted stats without a version")
+		}
+	})
+}
+
+func FuzzParseRecordings(f *testing.F) {
+	files, _ := filepath.Glob("testdata/recordings-*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		end, n, err := ParseRecordings(b)
+		if err == nil && n == 0 && end != 0 {
+			t.Fatal("end time without segments")
+		}
+	})
+}

@@ -1,0 +1,111 @@
+// Package servetest helps collector tests: it runs a collector's update
+// through the real serving layer and renders what /metrics would serve, and
+// compares output with golden files.
+package servetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/hlalert/hlalert/exporters/serve"
+)
+
+// Scrape runs one update of c through a serve.Server whose clock is fixed at
+// now (so durations are 0 and timestamps reproducible) and returns the
+// /metrics text and the update's error (nil on success).
+func Scrape(t testing.TB, c serve.Collector, now time.Time) ([]byte, error) {
+	t.Helper()
+	srv, err := serve.New([]serve.Job{{Collector: c, Interval: time.Minute}}, serve.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatalf("serve.New: %v", err)
+	}
+	var updErr error
+	ok := srv.UpdateOnce(context.Background(), c.Name())
+	if !ok {
+		st := srv.Statuses()
+		updErr = errors.New("update failed")
+		if len(st) == 1 && st[0].LastError != "" {
+			updErr = errors.New(st[0].LastError)
+		}
+	}
+	return Render(t, srv), updErr
+}
+
+// Render gathers a prometheus.Collector (a serve.Server) into the text format.
+func Render(t testing.TB, c prometheus.Collector) []byte {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// Golden compares got with the file at path, or rewrites the file when
+// update is set (go test -update).
+func Golden(t testing.TB, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (go test -update rewrites it):\n%s", path, diff(string(want), string(got)))
+	}
+}
+
+// diff is a small line diff: lines only in want (-) and only in got (+).
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	inW, inG := map[string]int{}, map[string]int{}
+	for _, l := range w {
+		inW[l]++
+	}
+	for _, l := range g {
+		inG[l]++
+	}
+	var b strings.Builder
+	for _, l := range w {
+		if inG[l] == 0 {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range g {
+		if inW[l] == 0 {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		return "(same lines, different order or count)"
+	}
+	return b.String()
+}

@@ -1,0 +1,175 @@
+package smart
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hlalert/hlalert/exporters/cmdrun"
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func fixture(p string) string { return filepath.Join("testdata", p) }
+
+// exitReply replays a captured document with the exit status smartctl
+// recorded in it, as the real runner would return it.
+func exitReply(t *testing.T, p string) cmdrun.Reply {
+	t.Helper()
+	b, err := os.ReadFile(fixture(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(b, 0)
+	if err != nil && r.ExitStatus == 0 {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return cmdrun.Reply{Stdout: b, ExitCode: r.ExitStatus}
+}
+
+func TestParseFixtures(t *testing.T) {
+	cases := map[string]func(Report) error{
+		"published/scrutiny-smartctl-7.0-ata-pass-trimmed.json": func(r Report) error {
+			if !r.HealthKnown || !r.HealthPassed || r.TemperatureC != 32 || r.PowerOnHours != 1730 || r.Reallocated != 0 || r.Pending != 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"published/scrutiny-smartctl-7.1-ata-failing-trimmed.json": func(r Report) error {
+			if r.HealthPassed || r.ExitStatus != 216 || r.Reallocated != 1975 || r.Pending != 8 || r.ExitStatus&BitDiskFailing == 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"published/scrutiny-smartctl-7.1-nvme.json": func(r Report) error {
+			if r.Protocol != "NVMe" || r.PercentUsed != 0 || r.AvailableSpare != 100 || r.UnsafeShutdowns != 43 || r.TemperatureC != 36 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"smartctl-7.3-local/sleep-mode-sat-devnull.json": func(r Report) error {
+			if !r.Standby || r.OpenFailed || r.HealthKnown {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"smartctl-7.3-local/open-failed-nvme.json": func(r Report) error {
+			if !r.OpenFailed || r.Standby {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"smartctl-7.3-local/unable-to-detect-device-type.json": nil, // exit 1: error
+	}
+	for p, check := range cases {
+		b, err := os.ReadFile(fixture(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Parse(b, 0)
+		if check == nil {
+			if err == nil {
+				t.Errorf("%s: no error", p)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if err := check(r); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := Parse([]byte(`{"smartctl":{}}`), 0); err == nil {
+		t.Error("a document without json_format_version was accepted")
+	}
+}
+
+func TestCollectorGolden(t *testing.T) {
+	for _, sc := range []struct {
+		name    string
+		cfg     Config
+		replies func(t *testing.T) map[string]cmdrun.Reply
+		wantErr string
+	}{
+		{"ata-nvme-failing-standby", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sdb"}, {Path: "/dev/nvme0"}, {Path: "/dev/sdc", Type: "sat"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":        exitReply(t, "published/scrutiny-smartctl-7.0-ata-pass-trimmed.json"),
+					"smartctl --json --nocheck=standby -a /dev/sdb":        exitReply(t, "published/scrutiny-smartctl-7.1-ata-failing-trimmed.json"),
+					"smartctl --json --nocheck=standby -a /dev/nvme0":      exitReply(t, "published/scrutiny-smartctl-7.1-nvme.json"),
+					"smartctl --json --nocheck=standby -a -d sat /dev/sdc": exitReply(t, "smartctl-7.3-local/sleep-mode-sat-devnull.json"),
+				}
+			}, ""},
+		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
+		}, ""},
+		{"open-failed-partial", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme9"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":   exitReply(t, "published/scrutiny-smartctl-7.0-ata-pass-trimmed.json"),
+					"smartctl --json --nocheck=standby -a /dev/nvme9": exitReply(t, "smartctl-7.3-local/open-failed-nvme.json"),
+				}
+			}, "could not open"},
+		{"tool-missing", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --scan --json": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrNotFound)}}
+		}, "tool not found"},
+		{"garbage", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Stdout: []byte("smartctl 7.3\nSMART overall-health: PASSED\n")}}
+		}, "smartctl json"},
+		{"permission-denied", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrPermission)}}
+		}, "permission denied"},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			c, err := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, uerr := c.Update(context.Background())
+			if sc.wantErr == "" && uerr != nil {
+				t.Fatalf("update: %v", uerr)
+			}
+			if sc.wantErr != "" && (uerr == nil || !strings.Contains(strings.ToLower(uerr.Error()), sc.wantErr)) {
+				t.Fatalf("update error %v, want %q", uerr, sc.wantErr)
+			}
+			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
+			out, _ := servetest.Scrape(t, c2, testNow)
+			servetest.Golden(t, filepath.Join("testdata", "golden", sc.name+".prom"), out, *update)
+		})
+	}
+}
+
+// A sleeping disk is asked once per update and never woken: the argv
+// always carries --nocheck=standby.
+func TestNeverWakes(t *testing.T) {
+	c, _ := New(Config{Devices: []Device{{Path: "/dev/sda", Type: "sat"}}}, cmdrun.NewFake(nil), nil)
+	argv := strings.Join(c.Argv(Device{Path: "/dev/sda", Type: "sat"}), " ")
+	if !strings.Contains(argv, "--nocheck=standby") {
+		t.Errorf("argv %q can wake the disk", argv)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Devices: []Device{{Path: "sda"}}}, "devices[0].path"},
+		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, "devices[1].path"},
+		{Config{Devices: []Device{{Path: "/dev/sda", Type: "-x"}}}, "devices[0].type"},
+	} {
+		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
+		}
+	}
+}
