@@ -33,9 +33,12 @@ type factory struct {
 	// build decodes the section strictly (a nil section means "all
 	// defaults") and constructs the collector.
 	build func(sec *serve.Section, d deps) (serve.Collector, error)
-	// sample is a minimal valid section, used to build the collector for
-	// the catalog when its zero configuration is not valid.
-	sample string
+	// metrics lists what the collector can emit (the catalog's source).
+	metrics func() []*serve.MetricDef
+	// budget, when set, is the longest one update of the configured
+	// collector can take (its own timeouts back to back): the default
+	// update timeout, and the least an explicit update_timeout may be.
+	budget func(sec *serve.Section) (time.Duration, func(time.Duration) error)
 }
 
 // decode strictly decodes a section into a zero Config and validates it.
@@ -65,37 +68,44 @@ func factories() []factory {
 				return nil, err
 			}
 			return zfs.New(cfg, d.runner, d.now, d.log)
-		}},
+		}, metrics: zfs.Metrics},
 		{name: "smart", interval: 10 * time.Minute, timeout: 5 * time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[smart.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return smart.New(cfg, d.runner, d.log)
-		}},
+		}, metrics: smart.Metrics},
 		// backup schedules its slow commands per repository itself; the
-		// serving interval only decides how often it looks what is due.
-		{name: "backup", interval: time.Minute, timeout: 30 * time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		// serving interval only decides how often it looks what is due,
+		// and its update timeout derives from the repositories' timeouts.
+		{name: "backup", interval: time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[backup.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return backup.New(cfg, backup.Deps{Runner: d.runner, Now: d.now, Log: d.log})
-		}, sample: "repositories:\n  - name: catalog\n    tool: restic\n    repository: /srv/restic\n    password_file: /run/secrets/restic\n    location: nas\n    tier: local\n"},
+		}, metrics: backup.Metrics, budget: func(sec *serve.Section) (time.Duration, func(time.Duration) error) {
+			cfg, err := decode[backup.Config](sec)
+			if err != nil {
+				return 0, nil // build reports it
+			}
+			return cfg.UpdateBudget(), cfg.CheckUpdateTimeout
+		}},
 		{name: "deploy", interval: time.Minute, timeout: 50 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[deploy.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return deploy.New(cfg, d.runner, deploy.OSFS{}, d.now, d.log)
-		}},
+		}, metrics: deploy.Metrics},
 		{name: "nvr", interval: 30 * time.Second, timeout: 25 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[nvr.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return nvr.New(cfg, d.http, d.now, d.log)
-		}, sample: "url: http://127.0.0.1:5000\n"},
+		}, metrics: nvr.Metrics},
 	}
 }
 

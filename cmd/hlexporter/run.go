@@ -97,49 +97,8 @@ func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr
 			selected = append(selected, s.Name)
 		}
 	}
-	var errs []error
-	for _, s := range cfg.Collectors {
-		if _, ok := factoryByName(s.Name); !ok {
-			errs = append(errs, fmt.Errorf("%s: collectors.%s: unknown collector (known: %s)", s.Pos, s.Name, strings.Join(names(), ", ")))
-		}
-	}
-	if len(selected) == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no collectors configured (add a section under collectors:, or pass --collectors)", cfg.File))
-	}
-	var jobs []serve.Job
-	for _, name := range selected {
-		f, ok := factoryByName(name)
-		if !ok {
-			continue
-		}
-		var sec *serve.Section
-		if s, ok := cfg.Section(name); ok {
-			sec = &s
-		}
-		interval, timeout := f.interval, f.timeout
-		if sec != nil && sec.Interval > 0 {
-			interval = sec.Interval
-		}
-		if sec != nil && sec.Timeout > 0 {
-			timeout = sec.Timeout
-		}
-		if timeout > interval {
-			timeout = interval
-		}
-		d := deps{
-			runner: cmdrun.Exec{Timeout: timeout},
-			now:    time.Now,
-			http:   &http.Client{Timeout: timeout},
-			log:    log,
-		}
-		c, err := f.build(sec, d)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
-		}
-		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})
-	}
-	if err := errors.Join(errs...); err != nil {
+	jobs, err := buildJobs(cfg, selected, log)
+	if err != nil {
 		return err
 	}
 	srv, err := serve.New(jobs, serve.Options{Logger: log})
@@ -183,24 +142,94 @@ func catalog() (string, error) {
 	for _, d := range serve.ServingMetricDefs() {
 		entries = append(entries, serve.CatalogEntry{Collector: "(serving)", Def: d})
 	}
-	devnull := slog.New(slog.DiscardHandler)
 	for _, f := range factories() {
-		var sec *serve.Section
-		if f.sample != "" {
-			cfg, err := serve.Load([]byte("collectors:\n  "+f.name+":\n    "+strings.ReplaceAll(strings.TrimSpace(f.sample), "\n", "\n    ")+"\n"), "catalog-sample", "")
-			if err != nil {
-				return "", fmt.Errorf("catalog: %s sample: %w", f.name, err)
-			}
-			s, _ := cfg.Section(f.name)
-			sec = &s
-		}
-		c, err := f.build(sec, deps{runner: cmdrun.NewFake(nil), now: time.Now, http: &http.Client{}, log: devnull})
-		if err != nil {
-			return "", fmt.Errorf("catalog: build %s with defaults: %w", f.name, err)
-		}
-		for _, d := range c.Describe() {
+		for _, d := range f.metrics() {
 			entries = append(entries, serve.CatalogEntry{Collector: f.name, Def: d})
 		}
 	}
 	return serve.Catalog(entries)
+}
+
+// buildJobs builds the selected collectors from their sections (a missing
+// section means defaults) and reports every problem at once.
+func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.Job, error) {
+	var errs []error
+	for _, s := range cfg.Collectors {
+		if _, ok := factoryByName(s.Name); !ok {
+			errs = append(errs, fmt.Errorf("%s: collectors.%s: unknown collector (known: %s)", s.Pos, s.Name, strings.Join(names(), ", ")))
+		}
+	}
+	if len(selected) == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no collectors configured (add a section under collectors:, or pass --collectors)", cfg.File))
+	}
+	var jobs []serve.Job
+	for _, name := range selected {
+		f, ok := factoryByName(name)
+		if !ok {
+			continue
+		}
+		var sec *serve.Section
+		if s, ok := cfg.Section(name); ok {
+			sec = &s
+		}
+		interval, timeout, err := schedule(f, sec)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d := deps{
+			runner: cmdrun.Exec{Timeout: timeout},
+			now:    time.Now,
+			http:   &http.Client{Timeout: timeout},
+			log:    log,
+		}
+		c, err := f.build(sec, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})
+	}
+	return jobs, errors.Join(errs...)
+}
+
+// schedule is a collector's interval and update timeout: the section's,
+// else the factory's defaults. A default timeout never exceeds the
+// interval; an explicit one is honoured (a long update delays the next,
+// updates never overlap). A collector with a budget gets it as its
+// default timeout, and an explicit timeout below it is an error.
+func schedule(f factory, sec *serve.Section) (interval, timeout time.Duration, err error) {
+	interval, timeout = f.interval, min(f.timeout, f.interval)
+	if sec != nil && sec.Interval > 0 {
+		interval = sec.Interval
+		timeout = min(f.timeout, interval)
+	}
+	var check func(time.Duration) error
+	if f.budget != nil {
+		timeout, check = f.budget(sec)
+	}
+	if sec != nil && sec.Timeout > 0 {
+		timeout = sec.Timeout
+		if check != nil {
+			if err := check(timeout); err != nil {
+				var errs []error
+				for _, e := range unjoin(err) {
+					errs = append(errs, fmt.Errorf("%s: collectors.%s.%w", sec.Pos, f.name, e))
+				}
+				return 0, 0, errors.Join(errs...)
+			}
+		}
+	}
+	if timeout <= 0 {
+		timeout = interval
+	}
+	return interval, timeout, nil
+}
+
+// unjoin splits an errors.Join into its parts.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

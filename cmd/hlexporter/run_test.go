@@ -4,15 +4,25 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hlalert/hlalert/exporters/backup"
+	"github.com/hlalert/hlalert/exporters/deploy"
+	"github.com/hlalert/hlalert/exporters/nvr"
+	"github.com/hlalert/hlalert/exporters/serve"
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
+	"github.com/hlalert/hlalert/exporters/smart"
+	"github.com/hlalert/hlalert/exporters/zfs"
 )
 
 var update = flag.Bool("update", false, "rewrite exporters/catalog.md")
@@ -94,5 +104,127 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "tool not found") {
 		t.Errorf("no clear log line for the missing tool:\n%s", errb.String())
+	}
+}
+
+// Each collector's Describe lists exactly what its package's Metrics (the
+// catalog's source) lists.
+func TestDescribeMatchesCatalog(t *testing.T) {
+	cfg, err := serve.LoadFile(filepath.Join("..", "..", "testdata", "hlexporter", "hlexporter.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := buildJobs(cfg, names(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != len(factories()) {
+		t.Fatalf("built %d collectors, want %d", len(jobs), len(factories()))
+	}
+	for _, j := range jobs {
+		f, _ := factoryByName(j.Collector.Name())
+		var got, want []string
+		for _, d := range j.Collector.Describe() {
+			got = append(got, fmt.Sprintf("%s %s %v %q", d.Name, d.Type, d.Labels, d.Help))
+		}
+		for _, d := range f.metrics() {
+			want = append(want, fmt.Sprintf("%s %s %v %q", d.Name, d.Type, d.Labels, d.Help))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Describe\n%s\nMetrics\n%s", f.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// The backup collector's update timeout covers its repositories' own
+// timeouts run back to back: derived by default, checked when set.
+func TestBackupUpdateTimeout(t *testing.T) {
+	const repo = "collectors:\n  backup:\n%s    repositories:\n      - {name: nas, tool: restic, repository: /srv/r, password_file: /p, location: nas, tier: local, timeout: 10m}\n"
+	for _, c := range []struct {
+		section string
+		timeout time.Duration
+		err     string
+	}{
+		{"", 40 * time.Minute, ""}, // snapshots, stats, locks, check × 10m
+		{"    update_timeout: 45m\n", 45 * time.Minute, ""},
+		{"    update_timeout: 30m\n", 0, `c.yaml:2:3: collectors.backup.update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 10m0s each = 40m0s; raise update_timeout to at least 40m0s or lower backup.repositories[0].timeout`},
+	} {
+		cfg, err := serve.Load([]byte(fmt.Sprintf(repo, c.section)), "c.yaml", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := buildJobs(cfg, []string{"backup"}, slog.New(slog.DiscardHandler))
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%q: error\n%v\nwant\n%s", c.section, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", c.section, err)
+		}
+		if jobs[0].Timeout != c.timeout || jobs[0].Interval != time.Minute {
+			t.Errorf("%q: interval %s timeout %s, want 1m and %s", c.section, jobs[0].Interval, jobs[0].Timeout, c.timeout)
+		}
+	}
+}
+
+// The config loader resolves every key ending in _file, _path or _dir (and
+// lists under _files, _paths, _dirs) against the config file's folder, so
+// only keys that name local files may end that way. A new such key must be
+// added here after checking that it is one.
+func TestPathKeysAreLocalPaths(t *testing.T) {
+	local := []string{
+		"backup.repositories.cache_dir", "backup.repositories.env_file", "backup.repositories.last_run.marker_file",
+		"backup.repositories.last_run.summary_file", "backup.repositories.password_file", "backup.repositories.repository_file",
+		"backup.repositories.restore_test.marker_file", "backup.repositories.restore_test.summary_file",
+		"deploy.profiles_dir", "nvr.password_file", "nvr.token_file",
+	}
+	var got []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			for _, suf := range []string{"_file", "_path", "_dir", "_files", "_paths", "_dirs"} {
+				if strings.HasSuffix(name, suf) {
+					got = append(got, prefix+name)
+				}
+			}
+			walk(prefix+name+".", t.Field(i).Type)
+		}
+	}
+	for name, cfg := range map[string]any{"zfs": zfs.Config{}, "smart": smart.Config{}, "backup": backup.Config{}, "deploy": deploy.Config{}, "nvr": nvr.Config{}} {
+		walk(name+".", reflect.TypeOf(cfg))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, local) {
+		t.Errorf("path-suffixed keys\n%s\nwant (checked to be local paths)\n%s", strings.Join(got, "\n"), strings.Join(local, "\n"))
+	}
+	// nvr's storage key is Frigate's mount point: left as written.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("collectors:\n  nvr:\n    url: http://127.0.0.1:5000\n    recordings_storage: /media/frigate/recordings\n    token_file: tok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serve.LoadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := cfg.Section("nvr")
+	var n nvr.Config
+	if err := sec.Decode(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n.RecordingsStorage != "/media/frigate/recordings" || n.TokenFile != filepath.Join(dir, "tok") {
+		t.Errorf("recordings_storage %q, token_file %q", n.RecordingsStorage, n.TokenFile)
 	}
 }

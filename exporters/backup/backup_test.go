@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
-	"github.com/hlalert/hlalert/exporters/deploy/unit"
+	"github.com/hlalert/hlalert/exporters/systemd"
 )
 
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -64,7 +65,7 @@ func resticRepo(t *testing.T, name string) Repository {
 		PasswordFile: abs(t, "testdata/secrets/password"), Location: "nas", Tier: "local"}
 }
 
-func systemctlKey(u string) string { return strings.Join(unit.Argv("systemctl", u), " ") }
+func systemctlKey(u string) string { return strings.Join(systemd.Argv("systemctl", u), " ") }
 
 func TestGolden(t *testing.T) {
 	restic14 := func(f *cmdrun.Fake) {
@@ -443,5 +444,51 @@ func BenchmarkUpdateNothingDue(b *testing.B) {
 	}
 	if n := f.Calls("restic snapshots --json --no-lock"); n != 1 {
 		b.Fatalf("restic snapshots ran %d times", n)
+	}
+}
+
+// The serving layer's update timeout must cover one update's worst case:
+// the slowest repository's due sources back to back.
+func TestUpdateBudget(t *testing.T) {
+	restic := Repository{Name: "nas", Tool: "restic", Repository: "/srv/r", PasswordFile: "/p", Location: "nas", Tier: "local",
+		LastRun: &Source{Unit: "restic-backups-nas.service"}, RestoreTest: &Source{MarkerFile: "/var/lib/restore-ok"}}
+	borg := Repository{Name: "offsite", Tool: "borg", Repository: "ssh://u@h/r", PasswordFile: "/p", Location: "rsync", Tier: "offsite",
+		Timeout: 30 * time.Minute, CheckInterval: -1}
+	cfg := Config{Repositories: []Repository{restic, borg}}
+	// restic: snapshots, stats, locks, check × 15m + last_run, restore_test × 1m = 62m;
+	// borg: snapshots, stats × 30m (checks disabled) = 60m.
+	if got, want := cfg.UpdateBudget(), 62*time.Minute; got != want {
+		t.Fatalf("UpdateBudget = %s, want %s", got, want)
+	}
+	if err := cfg.CheckUpdateTimeout(62 * time.Minute); err != nil {
+		t.Errorf("62m: %v", err)
+	}
+	err := cfg.CheckUpdateTimeout(30 * time.Minute)
+	if err == nil {
+		t.Fatal("30m accepted")
+	}
+	for _, want := range []string{
+		`update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 15m0s each, plus 2 local sources (last_run, restore_test) under 1m0s each = 1h2m0s; raise update_timeout to at least 1h2m0s or lower backup.repositories[0].timeout`,
+		`repository "offsite" can take: 2 tool sources (snapshots, stats) one after another under timeout 30m0s each = 1h0m0s; raise update_timeout to at least 1h0m0s or lower backup.repositories[1].timeout`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%s\nlacks\n%s", err, want)
+		}
+	}
+	// The collector runs exactly the sources the budget counts, each under
+	// its own timeout.
+	c, err := New(cfg, Deps{Runner: cmdrun.NewFake(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range c.(*collector).repos {
+		for _, s := range r.sources {
+			got = append(got, fmt.Sprintf("%s/%s/%s", r.s.Name, s.name, s.timeout))
+		}
+	}
+	want := "nas/snapshots/15m0s nas/stats/15m0s nas/locks/15m0s nas/check/15m0s nas/last_run/1m0s nas/restore_test/1m0s offsite/snapshots/30m0s offsite/stats/30m0s"
+	if strings.Join(got, " ") != want {
+		t.Errorf("sources %s\nwant    %s", strings.Join(got, " "), want)
 	}
 }

@@ -51,12 +51,13 @@ type collector struct {
 type source struct {
 	name        string
 	interval    time.Duration // 0: every update
+	timeout     time.Duration // bounds one refresh
 	attempted   bool
 	lastAttempt time.Time
 	lastSuccess time.Time
 	err         error
 	metrics     []prometheus.Metric
-	refresh     func(ctx context.Context, now time.Time, m *serve.Metrics) error
+	refresh     func(ctx context.Context, r *repo, m *serve.Metrics) error
 }
 
 type repo struct {
@@ -105,31 +106,20 @@ func New(cfg Config, deps Deps) (serve.Collector, error) {
 		}
 		r := &repo{s: s, labels: []string{s.Name, s.Tool, s.Location, s.Tier},
 			log: deps.Log.With("repository", s.Name, "tool", s.Tool)}
-		r.sources = append(r.sources, &source{name: srcSnapshots, interval: s.interval, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-			return c.refreshSnapshots(ctx, r, m)
-		}})
-		r.sources = append(r.sources, &source{name: srcStats, interval: s.interval, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-			return c.refreshStats(ctx, r, m)
-		}})
-		if s.Tool == "restic" {
-			r.sources = append(r.sources, &source{name: srcLocks, interval: s.interval, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-				return c.refreshLocks(ctx, r, m)
-			}})
+		refresh := map[string]func(ctx context.Context, r *repo, m *serve.Metrics) error{
+			srcSnapshots: c.refreshSnapshots, srcStats: c.refreshStats, srcLocks: c.refreshLocks,
+			srcCheck: c.refreshCheck, srcLastRun: c.refreshRun, srcRestoreTest: c.refreshRestore,
 		}
-		if s.checkInterval > 0 {
-			r.sources = append(r.sources, &source{name: srcCheck, interval: s.checkInterval, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-				return c.refreshCheck(ctx, r, m)
-			}})
+		// The same lists UpdateBudget counts, so the budget holds.
+		for _, name := range rc.toolSources() {
+			interval := s.interval
+			if name == srcCheck {
+				interval = s.checkInterval
+			}
+			r.sources = append(r.sources, &source{name: name, interval: interval, timeout: s.Timeout, refresh: refresh[name]})
 		}
-		if s.LastRun != nil {
-			r.sources = append(r.sources, &source{name: srcLastRun, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-				return c.refreshRun(ctx, r, m)
-			}})
-		}
-		if s.RestoreTest != nil {
-			r.sources = append(r.sources, &source{name: srcRestoreTest, refresh: func(ctx context.Context, now time.Time, m *serve.Metrics) error {
-				return c.refreshRestore(ctx, r, m)
-			}})
+		for _, name := range rc.localSources() {
+			r.sources = append(r.sources, &source{name: name, timeout: LocalTimeout, refresh: refresh[name]})
 		}
 		c.repos = append(c.repos, r)
 	}
@@ -195,10 +185,10 @@ func (c *collector) Update(ctx context.Context) (serve.Result, error) {
 }
 
 func (c *collector) refresh(ctx context.Context, r *repo, src *source, now time.Time) {
-	ctx, cancel := context.WithTimeout(ctx, r.s.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, src.timeout)
 	defer cancel()
 	var m serve.Metrics
-	err := src.refresh(ctx, now, &m)
+	err := src.refresh(ctx, r, &m)
 	src.attempted = true
 	src.lastAttempt = now
 	var list []prometheus.Metric

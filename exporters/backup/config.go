@@ -60,7 +60,10 @@ type Repository struct {
 	CheckInterval time.Duration `yaml:"check_interval"`
 	// CheckArgs are extra arguments to check (e.g. --read-data-subset=1%).
 	CheckArgs []string `yaml:"check_args"`
-	// Timeout bounds each command; default 15m.
+	// Timeout bounds each source that runs the tool (snapshots, stats,
+	// locks, check); default 15m. Sources due together run one after
+	// another, so one update of the collector may take several timeouts:
+	// see Config.UpdateBudget.
 	Timeout time.Duration `yaml:"timeout"`
 	// TimeZone overrides Config.TimeZone for this (borg) repository.
 	TimeZone string `yaml:"time_zone"`
@@ -269,9 +272,7 @@ func resolve(c Config, r Repository) (settings, error) {
 			s.checkInterval = 7 * 24 * time.Hour
 		}
 	}
-	if s.Timeout == 0 {
-		s.Timeout = 15 * time.Minute
-	}
+	s.Timeout = r.timeout()
 	zone := r.TimeZone
 	if zone == "" {
 		zone = c.TimeZone
@@ -281,4 +282,89 @@ func resolve(c Config, r Repository) (settings, error) {
 		return s, fmt.Errorf("repository %s: %w", r.Name, err)
 	}
 	return s, nil
+}
+
+// DefaultTimeout bounds a tool source when Repository.Timeout is not set.
+const DefaultTimeout = 15 * time.Minute
+
+// LocalTimeout bounds a source that reads local state (last_run,
+// restore_test: systemctl show, a marker or summary file).
+const LocalTimeout = time.Minute
+
+// toolSources names the sources of r that run the tool, in refresh order.
+func (r Repository) toolSources() []string {
+	out := []string{srcSnapshots, srcStats}
+	if r.Tool == "restic" {
+		out = append(out, srcLocks)
+	}
+	if r.CheckInterval >= 0 {
+		out = append(out, srcCheck)
+	}
+	return out
+}
+
+// localSources names the sources of r that read local state.
+func (r Repository) localSources() []string {
+	var out []string
+	if r.LastRun != nil {
+		out = append(out, srcLastRun)
+	}
+	if r.RestoreTest != nil {
+		out = append(out, srcRestoreTest)
+	}
+	return out
+}
+
+func (r Repository) timeout() time.Duration {
+	if r.Timeout > 0 {
+		return r.Timeout
+	}
+	return DefaultTimeout
+}
+
+// budget is the longest one update can spend on r: every source due at
+// once (as on the first update), one after another, each to its timeout.
+func (r Repository) budget() time.Duration {
+	return time.Duration(len(r.toolSources()))*r.timeout() + time.Duration(len(r.localSources()))*LocalTimeout
+}
+
+// UpdateBudget is the longest one update of the collector can take:
+// repositories are read in parallel, so it is the budget of the slowest
+// one. The serving layer's update_timeout must be at least this, or a
+// slow but healthy repository would be cut short by the update's deadline
+// rather than by its own timeout.
+func (c Config) UpdateBudget() time.Duration {
+	var max time.Duration
+	for _, r := range c.Repositories {
+		max = maxDuration(max, r.budget())
+	}
+	return max
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// CheckUpdateTimeout reports, naming the repository and its fields, when
+// updateTimeout (the serving layer's bound on one update) is shorter than
+// UpdateBudget.
+func (c Config) CheckUpdateTimeout(updateTimeout time.Duration) error {
+	var errs []error
+	for i, r := range c.Repositories {
+		b := r.budget()
+		if b <= updateTimeout {
+			continue
+		}
+		tool, local := r.toolSources(), r.localSources()
+		msg := fmt.Sprintf("%s is shorter than one update of repository %q can take: %d tool sources (%s) one after another under timeout %s each",
+			updateTimeout, r.Name, len(tool), strings.Join(tool, ", "), r.timeout())
+		if len(local) > 0 {
+			msg += fmt.Sprintf(", plus %d local sources (%s) under %s each", len(local), strings.Join(local, ", "), LocalTimeout)
+		}
+		errs = append(errs, fmt.Errorf("update_timeout: %s = %s; raise update_timeout to at least %s or lower backup.repositories[%d].timeout", msg, b, b, i))
+	}
+	return errors.Join(errs...)
 }

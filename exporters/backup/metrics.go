@@ -1,6 +1,10 @@
 package backup
 
-import "github.com/hlalert/hlalert/exporters/serve"
+import (
+	"slices"
+
+	"github.com/hlalert/hlalert/exporters/serve"
+)
 
 var (
 	repoLabels  = []string{"repository", "tool", "location", "tier"}
@@ -61,6 +65,10 @@ var (
 	mSourceInterval = def("source_interval_seconds",
 		"How often the source is refreshed (0: on every update).", srcLabels)
 )
+
+// Metrics lists every metric the backup collector can emit, for the
+// catalog; it needs no configuration.
+func Metrics() []*serve.MetricDef { return slices.Clone(defs) }
 
 var defs = []*serve.MetricDef{
 	mSnapshots, mLastSnapshot, mLastFiles, mLastAdded, mLastProcessed, mLastDuration,

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
-	"github.com/hlalert/hlalert/exporters/deploy/unit"
 	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/exporters/systemd"
 )
 
 // Causes a ToolError may carry; test with errors.Is.
@@ -431,7 +431,7 @@ func (c *collector) readSource(ctx context.Context, s Source) (time.Time, bool, 
 		}
 		return fi.ModTime(), true, nil
 	}
-	st, err := unit.Show(ctx, c.deps.Runner, c.deps.Systemctl, s.Unit)
+	st, err := systemd.Show(ctx, c.deps.Runner, c.deps.Systemctl, s.Unit)
 	if err != nil {
 		return time.Time{}, false, err
 	}

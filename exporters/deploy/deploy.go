@@ -10,13 +10,14 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
-	"github.com/hlalert/hlalert/exporters/deploy/unit"
 	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/exporters/systemd"
 )
 
 // Components compared between the running and the booted system; any
@@ -55,6 +56,10 @@ var (
 	mUpgradeRunning = serve.NewMetricDef("hlexporter_deploy_upgrade_running",
 		"1 while the upgrade unit is running.", serve.Gauge, "unit")
 )
+
+// Metrics lists every metric the deploy collector can emit, for the
+// catalog; it needs no configuration.
+func Metrics() []*serve.MetricDef { return slices.Clone(defs) }
 
 var defs = []*serve.MetricDef{
 	mGeneration, mGenerationTime, mGenerations, mSwitchPending, mRebootComponent,
@@ -148,7 +153,7 @@ func (c *collector) Update(ctx context.Context) (serve.Result, error) {
 	}
 
 	if c.cfg.UpgradeUnit != "" {
-		st, err := unit.Show(ctx, c.run, c.cfg.Systemctl, c.cfg.UpgradeUnit)
+		st, err := systemd.Show(ctx, c.run, c.cfg.Systemctl, c.cfg.UpgradeUnit)
 		if err != nil {
 			errs = append(errs, err)
 		} else {

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
-	"github.com/hlalert/hlalert/exporters/deploy/unit"
+	"github.com/hlalert/hlalert/exporters/systemd"
 )
 
 var testNow = time.Date(2025, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -99,8 +99,8 @@ func fakeRunner(version, systemctl string) *cmdrun.Fake {
 		f.Set("nixos-version --json", cmdrun.Reply{StdoutFile: filepath.Join("testdata", "nixos-version", version)})
 	}
 	if systemctl != "" {
-		f.Set(strings.Join(unit.Argv("systemctl", "nixos-upgrade.service"), " "),
-			cmdrun.Reply{StdoutFile: filepath.Join("testdata", "systemctl", systemctl)})
+		f.Set(strings.Join(systemd.Argv("systemctl", "nixos-upgrade.service"), " "),
+			cmdrun.Reply{StdoutFile: filepath.Join("..", "systemd", "testdata", systemctl)})
 	}
 	return f
 }
@@ -173,7 +173,7 @@ func TestTimeoutAndPermission(t *testing.T) {
 	cfg.Timeout = 50 * time.Millisecond
 	f := fakeRunner("", "")
 	f.Set("nixos-version --json", cmdrun.Reply{Hang: true})
-	f.Set(strings.Join(unit.Argv("systemctl", "nixos-upgrade.service"), " "), cmdrun.Reply{Err: cmdrun.ErrPermission})
+	f.Set(strings.Join(systemd.Argv("systemctl", "nixos-upgrade.service"), " "), cmdrun.Reply{Err: cmdrun.ErrPermission})
 	c, err := New(cfg, f, nil, func() time.Time { return testNow }, nil)
 	must(t, err)
 	res, err := c.Update(context.Background())

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -28,9 +29,11 @@ type Config struct {
 	RecordingsLookback time.Duration `yaml:"recordings_lookback"`
 	// Timeout bounds each request; default 10s.
 	Timeout time.Duration `yaml:"timeout"`
-	// RecordingsPath is the storage path reported on Homepage; default
-	// /media/frigate/recordings.
-	RecordingsPath string `yaml:"recordings_path"`
+	// RecordingsStorage names the entry of Frigate's service.storage (a
+	// mount point on the Frigate host, not a file here) whose use Homepage
+	// shows; default /media/frigate/recordings. Not named *_path: the
+	// config loader resolves such keys against the config file's folder.
+	RecordingsStorage string `yaml:"recordings_storage"`
 }
 
 func (c Config) withDefaults() Config {
@@ -40,8 +43,8 @@ func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
 	}
-	if c.RecordingsPath == "" {
-		c.RecordingsPath = "/media/frigate/recordings"
+	if c.RecordingsStorage == "" {
+		c.RecordingsStorage = "/media/frigate/recordings"
 	}
 	return c
 }
@@ -75,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.RecordingsLookback < 0 || c.RecordingsLookback > 0 && c.RecordingsLookback < time.Minute {
 		errs = append(errs, fmt.Errorf("nvr.recordings_lookback: %s must be at least 1m", c.RecordingsLookback))
+	}
+	if c.RecordingsStorage != "" && !strings.HasPrefix(c.RecordingsStorage, "/") {
+		errs = append(errs, fmt.Errorf("nvr.recordings_storage: %q is not one of Frigate's storage mount points (absolute, e.g. /media/frigate/recordings)", c.RecordingsStorage))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("nvr.timeout: %s is negative", c.Timeout))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ var (
 	mInfo    = serve.NewMetricDef("hlexporter_nvr_info",
 		"Frigate's version and the latest release it knows of.", serve.Info, "version", "latest_version")
 )
+
+// Metrics lists every metric the nvr collector can emit, for the catalog;
+// it needs no configuration.
+func Metrics() []*serve.MetricDef { return slices.Clone(defs) }
 
 var defs = []*serve.MetricDef{
 	mCameraFPS, mDetectionFPS, mProcessFPS, mSkippedFPS, mDetectEnabled, mRecording, mLastSegment,
@@ -149,7 +154,7 @@ func (c *collector) Update(ctx context.Context) (serve.Result, error) {
 		m.Add(mStorageSize, s.Total, s.Path, s.MountType)
 		m.Add(mStorageUsed, s.Used, s.Path, s.MountType)
 		m.Add(mStorageFree, s.Free, s.Path, s.MountType)
-		if s.Path == c.cfg.RecordingsPath && s.Total > 0 {
+		if s.Path == c.cfg.RecordingsStorage && s.Total > 0 {
 			hp["storage_used_percent"] = math.Round(s.Used/s.Total*1000) / 10
 			hp["storage_free_bytes"] = s.Free
 		}

@@ -158,6 +158,8 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://frigate", Username: "a"}, "nvr.username: username and password_file go together"},
 		{Config{URL: "http://frigate", TokenFile: "tok"}, `nvr.token_file: "tok" is not an absolute path`},
 		{Config{URL: "http://frigate", RecordingsLookback: time.Second}, "nvr.recordings_lookback: 1s must be at least 1m"},
+		{Config{URL: "http://frigate", RecordingsStorage: "/mnt/nvr"}, ""},
+		{Config{URL: "http://frigate", RecordingsStorage: "recordings"}, `nvr.recordings_storage: "recordings" is not one of Frigate's storage mount points`},
 	}
 	for _, tc := range cases {
 		err := tc.cfg.Validate()

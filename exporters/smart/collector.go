@@ -182,6 +182,10 @@ func newMetrics() metrics {
 	}
 }
 
+// Metrics lists every metric the smart collector can emit, for the catalog;
+// it needs no configuration.
+func Metrics() []*serve.MetricDef { return newMetrics().all() }
+
 func (m metrics) all() []*serve.MetricDef {
 	return []*serve.MetricDef{m.info, m.standby, m.exitStatus, m.exitBit, m.health, m.temp, m.powerOn, m.cycles,
 		m.realloc, m.pending, m.uncorrectable, m.crc, m.pctUsed, m.spare, m.media, m.critical, m.unsafe}

@@ -281,6 +281,10 @@ func newMetrics() metrics {
 	}
 }
 
+// Metrics lists every metric the zfs collector can emit, for the catalog;
+// it needs no configuration.
+func Metrics() []*serve.MetricDef { return newMetrics().all() }
+
 func (m metrics) all() []*serve.MetricDef {
 	return []*serve.MetricDef{m.poolHealth, m.poolState, m.poolSize, m.poolAlloc, m.poolFree, m.poolFrag, m.poolCap, m.poolDedup, m.poolDataErrors,
 		m.vdevState, m.vdevRead, m.vdevWrite, m.vdevCksum, m.vdevSlow,

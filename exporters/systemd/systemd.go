@@ -1,8 +1,8 @@
-// Package unit reads the state of one systemd unit through
+// Package systemd reads the state of one systemd unit through
 // `systemctl show` (argv, never a shell) and parses its Key=Value output.
 // Both the deploy collector (nixos-upgrade.service) and the backup collector
 // (the backup and restore-test units) use it.
-package unit
+package systemd
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package unit
+package systemd
 
 import (
 	"os"
@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "testdata", "systemctl", tc.file))
+			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "systemctl", "*.txt"))
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {

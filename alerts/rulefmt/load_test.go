@@ -1,0 +1,188 @@
+package rulefmt
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with the file at path, or writes it with -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func render(errs []error, warns []*Error) []byte {
+	var b strings.Builder
+	for _, e := range errs {
+		b.WriteString("error: " + e.Error() + "\n")
+	}
+	for _, w := range warns {
+		b.WriteString("warning: " + w.Error() + "\n")
+	}
+	return []byte(b.String())
+}
+
+func TestLoadGood(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(paths) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			f, errs := LoadFile(p)
+			if len(errs) > 0 {
+				t.Fatalf("unexpected errors:\n%s", render(errs, nil))
+			}
+			got, err := json.MarshalIndent(f, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, strings.TrimSuffix(p, ".yaml")+".json", append(got, '\n'))
+		})
+	}
+}
+
+func TestLoadBad(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/*.bad.yaml")
+	if len(paths) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			f, errs := LoadFile(p)
+			if len(errs) == 0 {
+				t.Fatal("no errors")
+			}
+			for _, e := range errs {
+				if _, ok := e.(*Error); !ok {
+					t.Errorf("error %v is a %T, want *Error", e, e)
+				}
+			}
+			var warns []*Error
+			if f != nil {
+				warns = f.Warnings
+			}
+			golden(t, strings.TrimSuffix(p, ".yaml")+".err", render(errs, warns))
+		})
+	}
+}
+
+func TestExprOffsetPos(t *testing.T) {
+	tests := []struct {
+		name, src string
+		at        string // the offset is where this first occurs in the expr
+		want      Pos
+	}{
+		{"plain", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(x) + bad(\n", "bad", Pos{"f", 5, 20}},
+		{"literal", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: |\n      sum(\n        x\n      )\n", "x", Pos{"f", 7, 9}},
+		{"folded", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: >\n      sum(\n        x)\n", "x", Pos{"f", 7, 9}},
+		{"double quoted escapes fall back", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"x{a=\\\"b\\\"}\"\n", "}", Pos{"f", 5, 11}},
+		{"double quoted before escape", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"sum(x)\"\n", "x", Pos{"f", 5, 16}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := Load("f", []byte(tc.src))
+			if len(f.Groups) != 1 || len(f.Groups[0].Rules) != 1 {
+				t.Fatalf("decoded %+v", f)
+			}
+			r := f.Groups[0].Rules[0]
+			off := strings.Index(r.Expr, tc.at)
+			if got := r.ExprOffsetPos(off); got != tc.want {
+				t.Errorf("ExprOffsetPos(%d) = %v, want %v", off, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadGlobsDuplicateGroups(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yml", "groups:\n  - name: g\n    rules: []\n")
+	write("b.yml", "groups:\n  - name: g\n    rules: []\n  - name: h\n    rules: []\n")
+	files, errs := LoadGlobs([]string{filepath.Join(dir, "*.yml"), filepath.Join(dir, "a.yml"), filepath.Join(dir, "none*.yml")})
+	if len(files) != 2 {
+		t.Fatalf("got %d files, want 2 (a.yml once)", len(files))
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, strings.ReplaceAll(e.Error(), dir, "DIR"))
+	}
+	want := []string{
+		"DIR/none*.yml: no rule file matches this pattern",
+		`DIR/b.yml:2:11: group "g" is already defined in DIR/a.yml:2:11`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	paths, _ := filepath.Glob("testdata/*.yaml")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, errs := Load("fuzz.yaml", data)
+		if file == nil {
+			t.Fatal("nil file")
+		}
+		for _, e := range errs {
+			if _, ok := e.(*Error); !ok {
+				t.Fatalf("error %v is a %T", e, e)
+			}
+		}
+		for _, g := range file.Groups {
+			for _, r := range g.Rules {
+				for i := range len(r.Expr) + 1 {
+					_ = r.ExprOffsetPos(i)
+				}
+			}
+		}
+	})
+}
+
+func TestLint(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/*.good.yaml")
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			f, errs := LoadFile(p)
+			if len(errs) > 0 {
+				t.Fatalf("unexpected errors:\n%s", render(errs, nil))
+			}
+			lerrs, lwarns := Lint(f, time.Minute)
+			var es []error
+			for _, e := range lerrs {
+				es = append(es, e)
+			}
+			golden(t, strings.TrimSuffix(p, ".yaml")+".lint", render(es, lwarns))
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package unittest
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hlalert/hlalert/alerts/mqlengine"
+	"github.com/hlalert/hlalert/alerts/rulefmt"
+)
+
+// Discover turns paths into test files: a file is taken as is; a folder is
+// walked for *.yaml / *.yml files with a top-level tests: key.
+func Discover(paths []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("test path: %w", err)
+		}
+		if !fi.IsDir() {
+			add(p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+				return nil
+			}
+			if IsTestFile(path) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("walk %s: %w", p, err)
+		}
+		sort.Strings(found)
+		for _, f := range found {
+			add(f)
+		}
+	}
+	return out, nil
+}
+
+// IsTestFile tells whether a file is YAML with a top-level tests: key.
+func IsTestFile(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil || len(doc.Content) == 0 {
+		return false
+	}
+	return mappingHas(doc.Content[0], "tests")
+}
+
+// Check validates a test file without running it (for hlalert check):
+// strict decoding, value notation, labels, that its rule files load, and
+// that its query expressions parse and use only what the embedded engine
+// supports.
+func Check(path string) []error {
+	f, errs := ReadFile(path)
+	if len(errs) > 0 {
+		return errs
+	}
+	if len(f.RuleFiles) == 0 {
+		errs = append(errs, &Error{f.RuleFilesPos, "rule_files: no rule file given"})
+	} else {
+		_, rerrs := rulefmt.LoadGlobs(f.resolveRuleFiles())
+		errs = append(errs, ruleFileErrors(f, rerrs)...)
+	}
+	for _, t := range f.Tests {
+		for _, et := range t.ExprTests {
+			if err := mqlengine.Check(et.Expr); err != nil {
+				errs = append(errs, &Error{et.Pos, fmt.Sprintf("expr: %v", err)})
+			}
+		}
+	}
+	return errs
+}
