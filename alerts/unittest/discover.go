@@ -90,9 +90,16 @@ func Check(path string) []error {
 	if len(f.RuleFiles) == 0 {
 		errs = append(errs, &Error{f.RuleFilesPos, "rule_files: no rule file given"})
 	} else {
-		_, rerrs := rulefmt.LoadGlobs(f.resolveRuleFiles())
+		_, rerrs := rulefmt.LoadGlobs(f.ResolvedRuleFiles())
 		errs = append(errs, ruleFileErrors(f, rerrs)...)
 	}
+	return append(errs, CheckTests(f)...)
+}
+
+// CheckTests checks what the tests of a decoded file query: every
+// expression parses and the embedded engine supports it.
+func CheckTests(f *File) []error {
+	var errs []error
 	for _, t := range f.Tests {
 		for _, et := range t.ExprTests {
 			if err := mqlengine.Check(et.Expr); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -38,12 +39,7 @@ func (f Format) String() string {
 }
 
 // Pos is a position in a test file, 1-based.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+type Pos = rulefmt.Pos
 
 // Error is a problem at a position of a test file.
 type Error struct {
@@ -58,7 +54,8 @@ type File struct {
 	Path               string
 	Format             Format
 	RuleFiles          []string // as written
-	RuleFilesPos       Pos
+	RuleFilesPos       Pos      // of the rule_files key
+	RuleFilePos        []Pos    // of each entry of RuleFiles
 	EvaluationInterval time.Duration
 	GroupEvalOrder     []string
 	FuzzyCompare       bool
@@ -130,7 +127,7 @@ type decoder struct {
 	errs []error
 }
 
-func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.path, n.Line, n.Column} }
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.path, Line: n.Line, Col: n.Column} }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &Error{d.pos(n), fmt.Sprintf(format, args...)})
@@ -327,10 +324,10 @@ func Decode(path string, data []byte) (*File, []error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, []error{&Error{Pos{path, extra.Line, extra.Column}, "more than one YAML document"}}
+		return nil, []error{&Error{Pos{File: path, Line: extra.Line, Col: extra.Column}, "more than one YAML document"}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, []error{&Error{Pos{path, 1, 1}, "empty test file"}}
+		return nil, []error{&Error{Pos{File: path, Line: 1, Col: 1}, "empty test file"}}
 	}
 	root := doc.Content[0]
 	f := &File{Path: path}
@@ -345,6 +342,7 @@ func Decode(path string, data []byte) (*File, []error) {
 		for _, e := range d.list(n, "rule_files") {
 			if s := d.str(e, "rule_files[]"); s != "" {
 				f.RuleFiles = append(f.RuleFiles, s)
+				f.RuleFilePos = append(f.RuleFilePos, d.pos(e))
 			}
 		}
 	} else {
@@ -645,8 +643,8 @@ func ReadFile(path string) (*File, []error) {
 	return Decode(path, data)
 }
 
-// resolveRuleFiles makes rule_files relative to the test file's folder.
-func (f *File) resolveRuleFiles() []string {
+// ResolvedRuleFiles makes rule_files relative to the test file's folder.
+func (f *File) ResolvedRuleFiles() []string {
 	out := make([]string, len(f.RuleFiles))
 	for i, rf := range f.RuleFiles {
 		if filepath.IsAbs(rf) {

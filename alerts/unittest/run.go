@@ -185,7 +185,7 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 	if load == nil {
 		load = rulefmt.LoadGlobs
 	}
-	rules, rerrs := load(f.resolveRuleFiles())
+	rules, rerrs := load(f.ResolvedRuleFiles())
 	if len(rerrs) > 0 {
 		return f, nil, ruleFileErrors(f, rerrs)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
+	"github.com/hlalert/hlalert/alerts/unittest"
 )
 
 // diag is one line of check's output.
@@ -171,6 +171,11 @@ func (c *checker) addErr(err error) {
 		c.add(re.Pos, sevError, "%s", re.Msg)
 		return
 	}
+	var te *unittest.Error
+	if errors.As(err, &te) {
+		c.add(te.Pos, sevError, "%s", te.Msg)
+		return
+	}
 	c.add(rulefmt.Pos{}, sevError, "%v", err)
 }
 
@@ -182,7 +187,7 @@ func (c *checker) checkPath(path string) error {
 	}
 	if isTestFile(data) {
 		c.nFiles++
-		c.checkTestFile(path, data)
+		c.checkTestFile(path)
 		return nil
 	}
 	c.checkRuleFile(path, data)
@@ -260,72 +265,38 @@ func (c *checker) checkEngineSupport(r rulefmt.Rule) {
 	c.add(pos, sevError, "%s: %v", r.What(), err)
 }
 
-// checkTestFile checks a rule unit-test file: that it decodes and that its
-// rule_files exist and pass the rule checks.
-//
-// Seam: the test runner owner's unittest.Check(path) will validate the
-// tests themselves (input series, eval times, expected alerts); call it
-// here when it exists. Until then the tests: section is only decoded.
-func (c *checker) checkTestFile(path string, data []byte) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		c.add(rulefmt.Pos{File: path}, sevError, "invalid YAML: %v", err)
+// checkTestFile checks a rule unit-test file without running it: the file
+// decodes (keys, value notation, durations), its rule_files exist and pass
+// the rule checks, and its test expressions are supported by the engine.
+func (c *checker) checkTestFile(path string) {
+	f, errs := unittest.ReadFile(path)
+	for _, e := range errs {
+		c.addErr(e)
+	}
+	if f == nil {
 		return
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		c.add(rulefmt.Pos{File: path, Line: 1, Col: 1}, sevError, "a test file must be a mapping with rule_files and tests")
-		return
-	}
-	top := doc.Content[0]
-	var ruleFiles, tests *yaml.Node
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		switch top.Content[i].Value {
-		case "rule_files":
-			ruleFiles = top.Content[i+1]
-		case "tests":
-			tests = top.Content[i+1]
-		}
-	}
-	pos := func(n *yaml.Node) rulefmt.Pos { return rulefmt.Pos{File: path, Line: n.Line, Col: n.Column} }
-	if tests == nil {
-		c.add(pos(top), sevError, "test file has rule_files but no tests")
-	} else if tests.Kind != yaml.SequenceNode {
-		c.add(pos(tests), sevError, "tests: expected a list")
-	}
-	if ruleFiles == nil {
-		c.add(pos(top), sevError, "test file has tests but no rule_files")
-		return
-	}
-	if ruleFiles.Kind != yaml.SequenceNode {
-		c.add(pos(ruleFiles), sevError, "rule_files: expected a list of file names or patterns")
-		return
-	}
-	for _, n := range ruleFiles.Content {
-		if n.Kind != yaml.ScalarNode || n.Value == "" {
-			c.add(pos(n), sevError, "rule_files: expected a file name or pattern")
-			continue
-		}
-		pattern := n.Value
-		if !filepath.IsAbs(pattern) {
-			pattern = filepath.Join(filepath.Dir(path), pattern)
-		}
+	for i, pattern := range f.ResolvedRuleFiles() {
+		pos := f.RuleFilePos[i]
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
-			c.add(pos(n), sevError, "rule_files: bad pattern %q: %v", n.Value, err)
+			c.add(pos, sevError, "rule_files: bad pattern %q: %v", f.RuleFiles[i], err)
 			continue
 		}
 		if len(matches) == 0 {
-			c.add(pos(n), sevError, "rule_files: no file matches %q (resolved to %s)", n.Value, pattern)
+			c.add(pos, sevError, "rule_files: no file matches %q (resolved to %s)", f.RuleFiles[i], pattern)
 			continue
 		}
 		for _, m := range matches {
 			data, err := os.ReadFile(m)
 			if err != nil {
-				c.add(pos(n), sevError, "rule_files: %v", err)
+				c.add(pos, sevError, "rule_files: %v", err)
 				continue
 			}
 			c.checkRuleFile(m, data)
 		}
+	}
+	for _, e := range unittest.CheckTests(f) {
+		c.addErr(e)
 	}
 }
