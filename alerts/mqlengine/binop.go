@@ -45,13 +45,6 @@ func evalBinaryOp(ec *evalConfig, be *metricsql.BinaryOpExpr) ([]*timeseries, er
 	if bf == nil {
 		return nil, unsupported("binary operator " + be.Op)
 	}
-	if be.FillLeft != nil || be.FillRight != nil {
-		return nil, unsupported("fill modifier")
-	}
-	if be.JoinModifierPrefix != nil && be.JoinModifierPrefix.S != "" {
-		// supported below; nothing to do
-		_ = 0
-	}
 	left, err := evalExpr(ec, be.Left)
 	if err != nil {
 		return nil, err
@@ -133,7 +126,10 @@ func newBinaryOpFunc(bf func(a, b float64, isBool bool) float64) binaryOpFunc {
 			left = removeEmptySeries(left)
 			right = removeEmptySeries(right)
 		}
-		if len(left) == 0 || len(right) == 0 {
+		if len(left) == 0 && len(right) == 0 {
+			return nil, nil
+		}
+		if (len(left) == 0 && be.FillLeft == nil) || (len(right) == 0 && be.FillRight == nil) {
 			return nil, nil
 		}
 		left, right, dst, err := adjustBinaryOpTags(be, left, right)
@@ -145,9 +141,20 @@ func newBinaryOpFunc(bf func(a, b float64, isBool bool) float64) binaryOpFunc {
 			lv, rv, dv := l.values, right[i].values, dst[i].values
 			for j, a := range lv {
 				b := rv[j]
-				if dropNaNRight && math.IsNaN(b) && !math.IsNaN(a) {
+				aNaN, bNaN := math.IsNaN(a), math.IsNaN(b)
+				if aNaN && bNaN {
+					dv[j] = bf(a, b, be.Bool)
+					continue
+				}
+				if dropNaNRight && bNaN && be.FillRight == nil {
 					dv[j] = nan
 					continue
+				}
+				if aNaN && be.FillLeft != nil {
+					a = be.FillLeft.N
+				}
+				if bNaN && be.FillRight != nil {
+					b = be.FillRight.N
 				}
 				dv[j] = bf(a, b, be.Bool)
 			}
@@ -250,19 +257,33 @@ func adjustBinaryOpTags(be *metricsql.BinaryOpExpr, left, right []*timeseries) (
 		}
 	}
 	mLeft, keys := mapByTagSet(be, left)
-	mRight, _ := mapByTagSet(be, right)
+	mRight, rkeys := mapByTagSet(be, right)
 	joinOp := strings.ToLower(be.JoinModifier.Op)
 	groupOp := groupOpOf(be)
 	groupTags := be.GroupModifier.Args
 	if be.KeepMetricNames && groupOp == "on" {
 		groupTags = append(slices.Clone(groupTags), series.MetricName)
 	}
+	if be.FillLeft != nil {
+		for _, k := range rkeys {
+			if _, ok := mLeft[k]; !ok {
+				mLeft[k] = nil
+				keys = append(keys, k)
+			}
+		}
+	}
 	var rvsLeft, rvsRight []*timeseries
 	for _, k := range keys {
 		tssLeft := mLeft[k]
 		tssRight := mRight[k]
+		if len(tssLeft) == 0 {
+			tssLeft = []*timeseries{newFillSeries(be, tssRight[0])}
+		}
 		if len(tssRight) == 0 {
-			continue
+			if be.FillRight == nil {
+				continue
+			}
+			tssRight = []*timeseries{newFillSeries(be, tssLeft[0])}
 		}
 		var err error
 		switch joinOp {
@@ -294,6 +315,21 @@ func adjustBinaryOpTags(be *metricsql.BinaryOpExpr, left, right []*timeseries) (
 		dst = rvsRight
 	}
 	return rvsLeft, rvsRight, dst, nil
+}
+
+// newFillSeries is the all-NaN partner fill_left/fill_right gives a series
+// without a match: src's labels after the matching modifier.
+func newFillSeries(be *metricsql.BinaryOpExpr, src *timeseries) *timeseries {
+	ls := src.labels
+	if !be.KeepMetricNames {
+		ls = dropName(ls)
+	}
+	ls = applyGroup(ls, groupOpOf(be), be.GroupModifier.Args)
+	t := &timeseries{labels: ls, values: make([]float64, len(src.values))}
+	for i := range t.values {
+		t.values[i] = nan
+	}
+	return t
 }
 
 // mapByTagSet groups series by their matching key; keys lists them in

@@ -21,13 +21,15 @@ var update = flag.Bool("update", false, "rewrite the expected results in testdat
 // "eval <at> [step=<d>] <query>" blocks followed by the expected result,
 // one "labels value" line each, or "error: <substring>".
 type caseFile struct {
-	path  string
+	path string
 	// maxStaleness is set by "option max_staleness <d>": Options.MaxStalenessInterval
 	// here, -search.maxStalenessInterval for VictoriaMetrics.
 	maxStaleness time.Duration
-	lines []string
-	loads []loadBlock
-	evals []evalBlock
+	// minStaleness is set by "option min_staleness <d>".
+	minStaleness time.Duration
+	lines        []string
+	loads        []loadBlock
+	evals        []evalBlock
 }
 
 type loadBlock struct {
@@ -64,6 +66,12 @@ func parseCaseFile(path string, data []byte) (*caseFile, error) {
 				return nil, fmt.Errorf("%s: bad max_staleness: %w", pos, err)
 			}
 			cf.maxStaleness = d
+		case strings.HasPrefix(t, "option min_staleness "):
+			d, err := time.ParseDuration(strings.TrimPrefix(t, "option min_staleness "))
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad min_staleness: %w", pos, err)
+			}
+			cf.minStaleness = d
 		case strings.HasPrefix(t, "load "):
 			d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(t, "load ")))
 			if err != nil {
@@ -185,7 +193,7 @@ func caseFiles(t testing.TB) []*caseFile {
 
 func TestCases(t *testing.T) {
 	for _, cf := range caseFiles(t) {
-		e, err := New(cf.store(t), Options{Now: func() time.Time { return base }, MaxStalenessInterval: cf.maxStaleness})
+		e, err := New(cf.store(t), Options{Now: func() time.Time { return base }, MaxStalenessInterval: cf.maxStaleness, MinStalenessInterval: cf.minStaleness})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,9 +39,6 @@ func checkNode(x metricsql.Expr) error {
 		if _, ok := binaryOpFuncs[strings.ToLower(n.Op)]; !ok {
 			return unsupported("binary operator " + n.Op)
 		}
-		if n.FillLeft != nil || n.FillRight != nil {
-			return unsupported("fill modifier")
-		}
 		switch strings.ToLower(n.JoinModifier.Op) {
 		case "", "group_left", "group_right":
 		default:

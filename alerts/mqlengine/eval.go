@@ -31,8 +31,10 @@ type evalConfig struct {
 	step       int64
 	// lookbackDelta is -search.maxStalenessInterval in ms (0 = automatic).
 	lookbackDelta int64
-	maxPoints     int
-	timestamps    []int64
+	// minStaleness is -search.minStalenessInterval in ms (0 = none).
+	minStaleness int64
+	maxPoints    int
+	timestamps   []int64
 }
 
 func (ec *evalConfig) withRange(start, end, step int64) (*evalConfig, error) {
@@ -83,6 +85,7 @@ func (e *Engine) query(ctx context.Context, ex metricsql.Expr, ts, step int64) (
 		end:           ts,
 		step:          step,
 		lookbackDelta: e.opts.MaxStalenessInterval.Milliseconds(),
+		minStaleness:  e.opts.MinStalenessInterval.Milliseconds(),
 		maxPoints:     e.opts.MaxPointsSubquery,
 	}
 	tss, err := evalExpr(ec, ex)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/VictoriaMetrics/metricsql"
@@ -13,10 +12,15 @@ import (
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
-// silenceInterval is VictoriaMetrics' maxSilenceInterval() with the default
-// -search.minStalenessInterval: extra history fetched for functions that
-// look at the sample before the window.
-const silenceInterval = 5 * 60 * 1000
+// silenceInterval is VictoriaMetrics' maxSilenceInterval(): the extra
+// history fetched for functions that look at the sample before the window,
+// -search.minStalenessInterval or 5m.
+func (ec *evalConfig) silenceInterval() int64 {
+	if ec.minStaleness > 0 {
+		return ec.minStaleness
+	}
+	return 5 * 60 * 1000
+}
 
 // rollupFuncArg is what a rollup function sees at one point.
 type rollupFuncArg struct {
@@ -165,7 +169,7 @@ var rollupKeepsName = map[string]bool{
 	"avg_over_time": true, "default_rollup": true, "first_over_time": true, "geomean_over_time": true,
 	"hoeffding_bound_lower": true, "hoeffding_bound_upper": true, "holt_winters": true,
 	"last_over_time": true, "max_over_time": true, "median_over_time": true, "min_over_time": true,
-	"predict_linear": true, "quantile_over_time": true, "timestamp_with_name": true,
+	"mode_over_time": true, "predict_linear": true, "quantile_over_time": true, "timestamp_with_name": true,
 }
 
 var rollupCanAdjustWindow = map[string]bool{
@@ -398,7 +402,7 @@ func evalRollupMetricExpr(ec *evalConfig, name string, spec *rollupSpec, expr me
 	}
 	minT := ec.start
 	if needSilenceInterval[name] {
-		minT -= silenceInterval
+		minT -= ec.silenceInterval()
 	}
 	minT -= max(window, ec.step)
 	ss, err := selectSeries(ec, me, minT, ec.end)
@@ -445,7 +449,7 @@ func evalRollupSubquery(ec *evalConfig, name string, spec *rollupSpec, expr metr
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse lookbehind window in square brackets at %s: %w", expr.AppendString(nil), err)
 	}
-	start := ec.start - (window + step + silenceInterval)
+	start := ec.start - (window + step + ec.silenceInterval())
 	end := ec.end + step
 	start -= start % step
 	if adj := end % step; adj > 0 {
@@ -565,6 +569,7 @@ type rollupConfig struct {
 	mayAdjustWindow   bool
 	isDefault         bool
 	lookbackDelta     int64
+	minStaleness      int64
 	stalenessInterval int64
 	timestamps        []int64
 	tsm               *tsMap
@@ -581,6 +586,7 @@ func newRollupConfig(ec *evalConfig, name string, rf rollupFunc, window int64) *
 		mayAdjustWindow:   rollupCanAdjustWindow[name],
 		isDefault:         name == "default_rollup",
 		lookbackDelta:     ec.lookbackDelta,
+		minStaleness:      ec.minStaleness,
 		stalenessInterval: si,
 		timestamps:        ec.getTimestamps(),
 		ctx:               ec.ctx,
@@ -594,6 +600,9 @@ func (rc *rollupConfig) do(values []float64, timestamps []int64) []float64 {
 	}
 	if rc.lookbackDelta > 0 && maxPrevInterval > rc.lookbackDelta {
 		maxPrevInterval = rc.lookbackDelta
+	}
+	if rc.minStaleness > 0 && maxPrevInterval < rc.minStaleness {
+		maxPrevInterval = rc.minStaleness
 	}
 	window := rc.window
 	if window <= 0 {
@@ -780,5 +789,3 @@ func sumIf(vs []float64, f func(float64) bool) float64 {
 	}
 	return s
 }
-
-var _ = strconv.Itoa

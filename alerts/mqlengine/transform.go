@@ -3,7 +3,6 @@ package mqlengine
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,8 +81,8 @@ func init() {
 		"sgn":                transformSgn,
 		"sin":                oneValueFunc(math.Sin),
 		"sinh":               oneValueFunc(math.Sinh),
-		"sort":               sortFunc(false),
-		"sort_desc":          sortFunc(true),
+		"sort":               sortFunc,
+		"sort_desc":          sortFunc,
 		"sqrt":               oneValueFunc(math.Sqrt),
 		"start":              zeroArgs(func(ec *evalConfig) float64 { return float64(ec.start) / 1e3 }),
 		"step":               zeroArgs(func(ec *evalConfig) float64 { return float64(ec.step) / 1e3 }),
@@ -367,16 +366,13 @@ func transformSgn(_ *evalConfig, fe *metricsql.FuncExpr, args [][]*timeseries) (
 	}), nil
 }
 
-func sortFunc(desc bool) transformFunc {
-	return func(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {
-		if err := expectArgs(args, 1); err != nil {
-			return nil, err
-		}
-		// The engine's result is sorted by labels anyway; sort only
-		// decides nothing else, so the argument is returned as is.
-		_ = desc
-		return args[0], nil
+// sortFunc is sort and sort_desc: the engine's result is always sorted by
+// labels, so they only pass their argument through.
+func sortFunc(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {
+	if err := expectArgs(args, 1); err != nil {
+		return nil, err
 	}
+	return args[0], nil
 }
 
 func transformVector(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {
@@ -921,5 +917,3 @@ func histogramQuantileAt(i int, phi float64, xss []leSeries) (q, lower, upper fl
 	}
 	return last, last, math.Inf(1)
 }
-
-var _ = slices.Contains[[]string]

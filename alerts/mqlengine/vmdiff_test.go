@@ -36,12 +36,15 @@ func TestCasesAgainstVictoriaMetrics(t *testing.T) {
 			if cf.maxStaleness > 0 {
 				flags = append(flags, "-search.maxStalenessInterval="+cf.maxStaleness.String())
 			}
+			if cf.minStaleness > 0 {
+				flags = append(flags, "-search.minStalenessInterval="+cf.minStaleness.String())
+			}
 			vm := realserver.StartVictoriaMetrics(t, flags...)
 			st := cf.store(t)
 			if err := vmImport(vm.URL, st); err != nil {
 				t.Fatal(err)
 			}
-			e, err := New(st, Options{MaxStalenessInterval: cf.maxStaleness})
+			e, err := New(st, Options{MaxStalenessInterval: cf.maxStaleness, MinStalenessInterval: cf.minStaleness})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/VictoriaMetrics/metricsql"
-
-	"github.com/hlalert/hlalert/alerts/series"
 )
 
 // VictoriaMetrics histograms: buckets labelled vmrange="start...end" with
@@ -314,5 +312,3 @@ func transformBucketsLimit(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*times
 	}
 	return rvs, nil
 }
-
-var _ = series.MetricName

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 	"github.com/hlalert/hlalert/exporters/systemd"
 )
 
@@ -339,7 +340,7 @@ func TestSchedule(t *testing.T) {
 					if err == nil || !errors.Is(err, cmdrun.ErrTimeout) {
 						t.Fatalf("at %s: error %v, want the snapshot timeout reported on every update", clock, err)
 					}
-					if txt := string(exposition(t, c.Describe(), res.Metrics)); strings.Contains(txt, "hlexporter_backup_snapshots{") {
+					if txt := string(servetest.Exposition(t, c.Describe(), res.Metrics)); strings.Contains(txt, "hlexporter_backup_snapshots{") {
 						t.Fatalf("at %s: snapshot values served while the source fails", clock)
 					}
 				} else if err != nil {

@@ -30,6 +30,10 @@ type Options struct {
 	// time package's timers (tests run them under testing/synctest).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// RuntimeMetricsMaxAge is how long /metrics reuses the Go runtime and
+	// process metrics it gathered (reading /proc is most of a scrape's
+	// cost): 0 means 5s, negative means gather them on every scrape.
+	RuntimeMetricsMaxAge time.Duration
 }
 
 // Server runs the jobs in the background and serves their last results.
@@ -44,6 +48,8 @@ type Server struct {
 	jobs []*job
 	now  func() time.Time
 	log  *slog.Logger
+
+	runtimeMaxAge time.Duration
 
 	successDesc, durationDesc, lastSuccessDesc *prometheus.Desc
 }
@@ -76,6 +82,7 @@ type job struct {
 	duration    time.Duration
 	lastSuccess time.Time
 	metrics     []prometheus.Metric
+	encoded     []family // metrics, encoded for /metrics
 	homepage    map[string]any
 	lastErr     string
 }
@@ -83,7 +90,10 @@ type job struct {
 // New checks the jobs (names unique and non-empty, intervals positive,
 // definitions well-formed) and returns a Server that has not started yet.
 func New(jobs []Job, opts Options) (*Server, error) {
-	s := &Server{now: opts.Now, log: opts.Logger}
+	s := &Server{now: opts.Now, log: opts.Logger, runtimeMaxAge: opts.RuntimeMetricsMaxAge}
+	if s.runtimeMaxAge == 0 {
+		s.runtimeMaxAge = 5 * time.Second
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -225,8 +235,9 @@ func (s *Server) UpdateOnce(ctx context.Context, name string) bool {
 	overran := errors.Is(uctx.Err(), context.DeadlineExceeded)
 	cancel()
 	dur := s.now().Sub(start)
+	var encoded []family
 	if err == nil {
-		err = j.check(res)
+		encoded, err = j.check(res)
 	}
 	if err == nil && overran { // a collector that ignored its deadline
 		err = fmt.Errorf("update ran past its %s timeout", j.Timeout)
@@ -241,14 +252,16 @@ func (s *Server) UpdateOnce(ctx context.Context, name string) bool {
 	if err == nil {
 		j.success = true
 		j.lastSuccess = start
-		j.metrics = res.Metrics
+		j.metrics, j.encoded = res.Metrics, encoded
 		j.homepage = res.Homepage
 		j.lastErr = ""
 	} else {
 		j.success = false
 		j.lastErr = err.Error()
-		if len(res.Metrics) > 0 && j.check(Result{Metrics: res.Metrics}) == nil {
-			j.metrics = res.Metrics
+		if len(res.Metrics) > 0 {
+			if enc, perr := j.check(Result{Metrics: res.Metrics}); perr == nil {
+				j.metrics, j.encoded = res.Metrics, enc
+			}
 		}
 	}
 	j.mu.Unlock()
@@ -269,29 +282,30 @@ func safeUpdate(ctx context.Context, c Collector) (res Result, err error) {
 	return c.Update(ctx)
 }
 
-// check rejects metrics the collector did not describe and homepage fields
-// that are not flat.
-func (j *job) check(res Result) error {
+// check rejects metrics the collector did not describe, duplicate series
+// and homepage fields that are not flat; it returns the metrics encoded
+// for /metrics.
+func (j *job) check(res Result) ([]family, error) {
 	for _, m := range res.Metrics {
 		if m == nil {
-			return errors.New("update returned a nil metric")
+			return nil, errors.New("update returned a nil metric")
 		}
 		if !j.ok[m.Desc()] {
-			return fmt.Errorf("update emitted %s, which Describe does not list", m.Desc())
+			return nil, fmt.Errorf("update emitted %s, which Describe does not list", m.Desc())
 		}
 	}
 	for k, v := range res.Homepage {
 		if k == "" || strings.EqualFold(k, "error") {
-			return fmt.Errorf("homepage field %q is not allowed", k)
+			return nil, fmt.Errorf("homepage field %q is not allowed", k)
 		}
 		switch v := v.(type) {
 		case nil, bool, string, int, int64, uint64, float64, time.Time:
 		case float32, int32, uint32, uint:
 		default:
-			return fmt.Errorf("homepage field %q: %T is not a flat value", k, v)
+			return nil, fmt.Errorf("homepage field %q: %T is not a flat value", k, v)
 		}
 	}
-	return nil
+	return encodeFamilies(j.defs, res.Metrics)
 }
 
 // Describe implements prometheus.Collector.
@@ -307,6 +321,8 @@ func (s *Server) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector: it serves cached results only.
+// /metrics does not use it (it copies each update's encoded families, see
+// WriteExposition); it lets a Server join another registry.
 func (s *Server) Collect(ch chan<- prometheus.Metric) {
 	for _, j := range s.jobs {
 		j.mu.RLock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/hlalert/hlalert/exporters/serve"
@@ -21,7 +22,8 @@ import (
 
 // Scrape runs one update of c through a serve.Server whose clock is fixed at
 // now (so durations are 0 and timestamps reproducible) and returns the
-// /metrics text and the update's error (nil on success).
+// /metrics text (as the handler serves it, without Go and process metrics)
+// and the update's error (nil on success).
 func Scrape(t testing.TB, c serve.Collector, now time.Time) ([]byte, error) {
 	t.Helper()
 	srv, err := serve.New([]serve.Job{{Collector: c, Interval: time.Minute}}, serve.Options{Now: func() time.Time { return now }})
@@ -37,7 +39,11 @@ func Scrape(t testing.TB, c serve.Collector, now time.Time) ([]byte, error) {
 			updErr = errors.New(st[0].LastError)
 		}
 	}
-	return Render(t, srv), updErr
+	var buf bytes.Buffer
+	if err := srv.WriteExposition(&buf); err != nil {
+		t.Fatalf("write exposition: %v", err)
+	}
+	return buf.Bytes(), updErr
 }
 
 // Render gathers a prometheus.Collector (a serve.Server) into the text format.
@@ -59,6 +65,50 @@ func Render(t testing.TB, c prometheus.Collector) []byte {
 		}
 	}
 	return buf.Bytes()
+}
+
+// Exposition renders one update's metrics (each from defs) as /metrics
+// text through a pedantic registry, which also checks them against their
+// definitions.
+func Exposition(t testing.TB, defs []*serve.MetricDef, metrics []prometheus.Metric) []byte {
+	t.Helper()
+	return Render(t, static{defs, metrics})
+}
+
+// GoldenMetrics compares the exposition of metrics with the golden file at
+// path (rewritten when update is set) and cross-checks the file with
+// testutil.CollectAndCompare.
+func GoldenMetrics(t testing.TB, path string, defs []*serve.MetricDef, metrics []prometheus.Metric, update bool) {
+	t.Helper()
+	Golden(t, path, Exposition(t, defs, metrics), update)
+	if len(metrics) == 0 || update {
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.CollectAndCompare(static{defs, metrics}, bytes.NewReader(want)); err != nil {
+		t.Errorf("CollectAndCompare %s: %v", path, err)
+	}
+}
+
+// static serves a fixed list of metrics.
+type static struct {
+	defs    []*serve.MetricDef
+	metrics []prometheus.Metric
+}
+
+func (c static) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.defs {
+		ch <- d.Desc()
+	}
+}
+
+func (c static) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.metrics {
+		ch <- m
+	}
 }
 
 // Golden compares got with the file at path, or rewrites the file when
