@@ -8,6 +8,7 @@ package mqlengine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metricsql"
@@ -62,7 +63,19 @@ func (o *Options) validate() error {
 type Engine struct {
 	st   Storage
 	opts Options
+
+	mu     sync.Mutex
+	parsed map[string]parsedExpr // expr text → prepared AST; rules repeat the same queries
 }
+
+// parsedExpr is a cached parse: the prepared AST or the error to repeat.
+type parsedExpr struct {
+	ex  metricsql.Expr
+	err error
+}
+
+// maxParsed bounds the parse cache; past it the cache starts over.
+const maxParsed = 4096
 
 // New returns an engine reading st.
 func New(st Storage, opts Options) (*Engine, error) {
@@ -75,7 +88,7 @@ func New(st Storage, opts Options) (*Engine, error) {
 	if opts.MaxPointsSubquery == 0 {
 		opts.MaxPointsSubquery = 100000
 	}
-	return &Engine{st: st, opts: opts}, nil
+	return &Engine{st: st, opts: opts, parsed: map[string]parsedExpr{}}, nil
 }
 
 func (e *Engine) now() time.Time {
@@ -127,12 +140,36 @@ func (e *Engine) Query(ctx context.Context, expr string, ts time.Time, step time
 	if step == 0 {
 		step = DefaultStep
 	}
-	ex, err := parse(expr)
+	ex, err := e.prepared(expr)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkExpr(ex); err != nil {
-		return nil, fmt.Errorf("query %q: %w", expr, err)
+	return e.query(ctx, ex, ts.UnixMilli(), step.Milliseconds())
+}
+
+// prepared parses, checks and prepares expr once; evaluation never mutates
+// the prepared AST, so concurrent queries share it.
+func (e *Engine) prepared(expr string) (metricsql.Expr, error) {
+	e.mu.Lock()
+	p, ok := e.parsed[expr]
+	e.mu.Unlock()
+	if ok {
+		return p.ex, p.err
 	}
-	return e.query(ctx, prepare(ex), ts.UnixMilli(), step.Milliseconds())
+	ex, err := parse(expr)
+	if err == nil {
+		if cerr := checkExpr(ex); cerr != nil {
+			err = fmt.Errorf("query %q: %w", expr, cerr)
+		} else {
+			ex = prepare(ex)
+		}
+	}
+	p = parsedExpr{ex: ex, err: err}
+	e.mu.Lock()
+	if len(e.parsed) >= maxParsed {
+		clear(e.parsed)
+	}
+	e.parsed[expr] = p
+	e.mu.Unlock()
+	return p.ex, p.err
 }
