@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
 	"github.com/hlalert/hlalert/exporters/systemd"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
@@ -250,7 +253,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("Update error = %v, want errors.Is %v", err, w)
 				}
 			}
-			checkGolden(t, tc.name, c.Describe(), res.Metrics)
+			servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", tc.name+".prom"), c.Describe(), res.Metrics, *update)
 			for k, want := range tc.wantHome {
 				got, ok := res.Homepage[k]
 				if tw, isTime := want.(time.Time); isTime {

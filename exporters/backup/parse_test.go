@@ -2,10 +2,11 @@ package backup
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
 func read(t testing.TB, p string) []byte {
@@ -97,11 +98,8 @@ func TestParsers(t *testing.T) {
 }
 
 func seeds(f *testing.F, globs ...string) {
-	for _, g := range globs {
-		files, _ := filepath.Glob(g)
-		for _, p := range files {
-			f.Add(read(f, p))
-		}
+	for _, b := range servetest.SeedFiles(f, globs...) {
+		f.Add(b)
 	}
 	f.Add([]byte(""))
 	f.Add([]byte("null"))

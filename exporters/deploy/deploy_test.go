@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,8 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 	"github.com/hlalert/hlalert/exporters/systemd"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 var testNow = time.Date(2025, 11, 22, 12, 0, 0, 0, time.UTC)
 
@@ -155,7 +159,7 @@ func TestGolden(t *testing.T) {
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 				t.Fatalf("Update error = %v, want it to contain %q", err, tc.wantErr)
 			}
-			checkGolden(t, tc.name, c.Describe(), res.Metrics)
+			servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", tc.name+".prom"), c.Describe(), res.Metrics, *update)
 			for k, want := range tc.wantHome {
 				if got := res.Homepage[k]; got != want {
 					t.Errorf("homepage[%s] = %#v, want %#v", k, got, want)

@@ -2,6 +2,7 @@ package nvr
 
 import (
 	"context"
+	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,7 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 var testNow = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
 
@@ -73,28 +78,36 @@ func TestGolden(t *testing.T) {
 		wantErr    string
 		wantHome   map[string]any
 	}{
-		{name: "frigate-0.14", stats: "stats-0.14.json",
-			recordings: map[string]string{"driveway": "recordings-recent.json", "garden": "recordings-empty.json"},
+		{name: "composed-frigate-0.14", stats: "composed/stats-0.14.json",
+			recordings: map[string]string{"driveway": "composed/recordings-recent.json", "garden": "composed/recordings-empty.json"},
 			wantHome:   map[string]any{"cameras": 2, "cameras_streaming": 1, "cameras_recording": 1, "storage_used_percent": 9.2, "frigate_version": "0.14.1-f4f3cfa"}},
-		{name: "frigate-0.15-basic-auth", stats: "stats-0.15.json",
-			recordings: map[string]string{"doorbell": "recordings-recent.json", "garage": "recordings-stale.json"},
+		{name: "composed-frigate-0.15-basic-auth", stats: "composed/stats-0.15.json",
+			recordings: map[string]string{"doorbell": "composed/recordings-recent.json", "garage": "composed/recordings-stale.json"},
 			cfg: func(t *testing.T, c *Config) {
 				c.Username, c.PasswordFile = "viewer", secret(t, "s3cret\n")
 			},
 			wantAuth: "Basic dmlld2VyOnMzY3JldA==",
 			wantHome: map[string]any{"cameras_recording": 2, "inference_ms": 14.27}},
-		{name: "frigate-0.16-bearer", stats: "stats-0.16.json",
-			recordings: map[string]string{"back_yard": "recordings-recent.json", "front door": "recordings-recent.json"},
+		{name: "composed-frigate-0.16-bearer", stats: "composed/stats-0.16.json",
+			recordings: map[string]string{"back_yard": "composed/recordings-recent.json", "front door": "composed/recordings-recent.json"},
 			cfg:        func(t *testing.T, c *Config) { c.TokenFile = secret(t, "eyJhbGciOi.jwt\n") },
 			wantAuth:   "Bearer eyJhbGciOi.jwt",
 			wantHome:   map[string]any{"cameras_streaming": 2, "uptime_hours": 336.0, "detection_fps": 4.2}},
-		{name: "frigate-0.12-toplevel-cameras", stats: "stats-0.12-toplevel.json",
-			recordings: map[string]string{"3d_printer_camera": "recordings-recent.json", "corner_yard_camera": "recordings-empty.json"}},
-		{name: "recordings-garbage", stats: "stats-0.14.json",
+		{name: "composed-frigate-0.12-toplevel-cameras", stats: "composed/stats-0.12-toplevel.json",
+			recordings: map[string]string{"3d_printer_camera": "composed/recordings-recent.json", "corner_yard_camera": "composed/recordings-empty.json"}},
+		// Published /api/stats outputs (testdata/SOURCES.md); the
+		// recordings they are paired with are composed.
+		{name: "published-frigate-0.16.2-excerpt", stats: "published/stats-0.16.2-my-home-panel-excerpt.json",
+			recordings: map[string]string{"cam-doorbell": "composed/recordings-recent.json"},
+			wantHome:   map[string]any{"cameras": 1, "cameras_streaming": 1, "cameras_recording": 1, "storage_used_percent": 1.0, "frigate_version": "0.16.2-4d58206", "inference_ms": 6.25}},
+		{name: "published-frigate-0.17.2-trimmed", stats: "published/stats-0.17.2-homesafe-trimmed.json",
+			recordings: map[string]string{"hikvision_1": "composed/recordings-recent.json", "amcrest_1": "composed/recordings-stale.json"},
+			wantHome:   map[string]any{"cameras": 2, "cameras_streaming": 2, "cameras_recording": 2, "storage_used_percent": 93.6, "storage_free_bytes": 5684.6 * (1 << 20), "frigate_version": "0.17.2-3d4dd3a"}},
+		{name: "recordings-garbage", stats: "composed/stats-0.14.json",
 			recordings: map[string]string{"driveway": "garbage.html"},
 			wantErr:    "camera driveway: recordings: decode JSON"},
 		{name: "stats-garbage", stats: "garbage.html", wantErr: "stats: decode JSON"},
-		{name: "unauthorized", stats: "stats-0.14.json", wantAuth: "Bearer right",
+		{name: "unauthorized", stats: "composed/stats-0.14.json", wantAuth: "Bearer right",
 			cfg:     func(t *testing.T, c *Config) { c.TokenFile = secret(t, "wrong") },
 			wantErr: "GET /api/stats: HTTP 401 (check nvr credentials)"},
 		{name: "timeout", stats: "hang",
@@ -119,7 +132,7 @@ func TestGolden(t *testing.T) {
 			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("Update error = %v, want %q", err, tc.wantErr)
 			}
-			checkGolden(t, tc.name, c.Describe(), res.Metrics)
+			servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", tc.name+".prom"), c.Describe(), res.Metrics, *update)
 			for k, want := range tc.wantHome {
 				if got := res.Homepage[k]; got != want {
 					t.Errorf("homepage[%s] = %#v, want %#v", k, got, want)
@@ -185,12 +198,7 @@ func TestParseStatsErrors(t *testing.T) {
 }
 
 func FuzzParseStats(f *testing.F) {
-	files, _ := filepath.Glob("testdata/stats-*.json")
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range servetest.SeedFiles(f, "testdata/*/stats-*.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -205,12 +213,7 @@ func FuzzParseStats(f *testing.F) {
 }
 
 func FuzzParseRecordings(f *testing.F) {
-	files, _ := filepath.Glob("testdata/recordings-*.json")
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range servetest.SeedFiles(f, "testdata/*/recordings-*.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,11 +1,10 @@
 package serve_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
 type anyCfg struct {
@@ -16,12 +15,7 @@ type anyCfg struct {
 }
 
 func FuzzLoad(f *testing.F) {
-	files, _ := filepath.Glob("testdata/config/*.yaml")
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range servetest.SeedFiles(f, "testdata/config/*.yaml") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

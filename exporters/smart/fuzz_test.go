@@ -1,18 +1,13 @@
 package smart
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*/*.json")
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range servetest.SeedFiles(f, "testdata/*/*.json") {
 		f.Add(b, 0)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, code int) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
 func TestParse(t *testing.T) {
@@ -61,12 +63,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range servetest.SeedFiles(f, "testdata/*.txt") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,22 +1,19 @@
 package zfs
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
 func seeds(f *testing.F, patterns ...string) {
-	for _, p := range patterns {
-		files, _ := filepath.Glob(filepath.Join("testdata", p))
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-		}
+	for i, p := range patterns {
+		patterns[i] = filepath.Join("testdata", p)
+	}
+	for _, b := range servetest.SeedFiles(f, patterns...) {
+		f.Add(b)
 	}
 }
 

@@ -187,6 +187,13 @@ func scenarios() []scenario {
 			textStatus: file("text/openzfs-2.3-new-pool-faulted-file-vdev.txt"),
 			textList:   {Stdout: []byte("tank\t1073741824\t0\t1073741824\t0\t0\t1.00\tDEGRADED\n")},
 		}},
+		// OpenZFS ≥ 2.3 text (raidz expansion "expand:" line, "X / Y
+		// scanned" progress) of a DEGRADED pool resilvering a replacement,
+		// with a data error; the zpool list line is constructed.
+		{name: "text-resilver-expand-degraded", cfg: Config{Format: "text", Datasets: off, Snapshots: off}, replies: map[string]cmdrun.Reply{
+			textStatus: file("text/openzfs-2.3-unraid-resilver-expand-trimmed.txt"),
+			textList:   {Stdout: []byte("storage\t114349209288704\t114349209288704\t0\t-\t100\t1.00\tDEGRADED\n")},
+		}},
 		// Failures: success 0, no data metrics served as fresh.
 		{name: "fail-tool-missing", cfg: Config{Format: "json"}, wantErr: "tool not found", replies: map[string]cmdrun.Reply{
 			jsonStatus: {Err: fmt.Errorf("zpool: %w", cmdrun.ErrNotFound)},

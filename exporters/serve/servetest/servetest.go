@@ -111,6 +111,31 @@ func (c static) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// SeedFiles reads every file the glob patterns match, for fuzz seeds from
+// testdata. A pattern that matches nothing fails the test, so a moved or
+// renamed fixture cannot silently empty a corpus.
+func SeedFiles(t testing.TB, patterns ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, p := range patterns {
+		files, err := filepath.Glob(p)
+		if err != nil {
+			t.Fatalf("seed pattern %q: %v", p, err)
+		}
+		if len(files) == 0 {
+			t.Fatalf("seed pattern %q matches no file", p)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // Golden compares got with the file at path, or rewrites the file when
 // update is set (go test -update).
 func Golden(t testing.TB, path string, got []byte, update bool) {
