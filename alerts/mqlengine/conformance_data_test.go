@@ -428,6 +428,42 @@ func generateConformanceData() []genSeries {
 		}
 	}
 
+	// A dense series: 1s scrapes for ten minutes from 55m.
+	g.add(series.FromStrings("__name__", "dense_gauge"), span{from: 55 * m, to: 65 * m, interval: s}.times(),
+		func(i int, _ time.Duration) float64 { return float64(i%17) + 0.5 })
+	// A scrape interval that changes from 15s to 2m at 60m and back to 15s at
+	// 120m.
+	{
+		ts := span{interval: 15 * s, to: 60 * m}.times()
+		ts = append(ts, span{from: 60 * m, interval: 2 * m, to: 120 * m}.times()...)
+		ts = append(ts, span{from: 120*m + 15*s, interval: 15 * s}.times()...)
+		g.add(series.FromStrings("__name__", "interval_change"), ts, func(i int, _ time.Duration) float64 { return float64(i) })
+	}
+	// A float counter (cpu seconds) with a target restart: a staleness
+	// marker 7s after a sample, the counter back at a small value 1ms after
+	// the marker.
+	{
+		var ts []time.Duration
+		for _, d := range (span{interval: 15 * s}).times() {
+			ts = append(ts, d)
+			if d == 85*m {
+				ts = append(ts, d+7*s, d+7*s+time.Millisecond)
+			}
+		}
+		v := 12345.0
+		g.add(series.FromStrings("__name__", "cpu_seconds_total", "instance", "n1"), ts, func(_ int, d time.Duration) float64 {
+			switch d {
+			case 85*m + 7*s:
+				return series.StaleNaN
+			case 85*m + 7*s + time.Millisecond:
+				v = 0.25
+				return v
+			}
+			v = round3(v + 0.25 + float64(g.rnd.IntN(1000))/1000)
+			return v
+		})
+	}
+
 	// Label values with characters that need escaping.
 	g.add(series.FromStrings("__name__", "special_labels", "path", `/srv/a"b`, "msg", `back\slash`, "unicode", "größe"),
 		span{interval: m}.times(), func(i int, _ time.Duration) float64 { return float64(i) })

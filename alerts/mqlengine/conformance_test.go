@@ -69,6 +69,7 @@ func confEvalOffsets() []time.Duration {
 		-10 * m, -1 * s, 0, 7*s + 500*time.Millisecond, 15 * s, m, 2*m + 30*s + 123*time.Millisecond,
 		5 * m, 10 * m, 10*m + 30*s, 17 * m, 25 * m, 30 * m, 36 * m, 45 * m, 45*m + 30*s, 46*m + 30*s, 52 * m,
 		60 * m, 60*m + 15*s, 61 * m, 65*m + 1*time.Millisecond, 70*m + 15*s, 75 * m, 80*m + 30*s,
+		85*m + 7*s, 85*m + 20*s,
 		90 * m, 90*m + 30*s, 100*m + 30*s, 101 * m, 105*m + 10*s,
 		120 * m, 120*m + 45*s, 125*m + 5*s, 140*m + 10*s, 150*m + 7*s, 150*m + 30*s, 165 * m,
 		179*m + 59*s, 180 * m, 181 * m, 185 * m, 200 * m,
