@@ -72,8 +72,9 @@ func vmTestdata(t *testing.T) string {
 func TestVerdictsMatchVMAlertTool(t *testing.T) {
 	bin := realserver.BuildT(t, realserver.VMAlertToolTool())
 	var cases []compatCase
-	for _, dir := range []string{"testdata/pass", "testdata/fail", "testdata/bad"} {
-		for _, f := range globT(t, filepath.Join(dir, "*.yaml")) {
+	// Our own corpus, and the homelab's shipped rule tests.
+	for _, pattern := range []string{"testdata/pass/*.yaml", "testdata/fail/*.yaml", "testdata/bad/*.yaml", "../../rules/*.test.yml"} {
+		for _, f := range globT(t, pattern) {
 			cases = append(cases, compatCase{file: f})
 		}
 	}
@@ -87,6 +88,8 @@ func TestVerdictsMatchVMAlertTool(t *testing.T) {
 			compatCase{file: f, noGroupLabel: true},
 		)
 	}
+	// Its long series take vmalert-tool seconds; one variant is enough.
+	cases = append(cases, compatCase{file: filepath.Join(vm, "long-period.yaml")})
 	verdicts := map[bool]int{}
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) {
