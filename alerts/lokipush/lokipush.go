@@ -64,7 +64,22 @@ func (c *Client) Push(ctx context.Context, streams []push.Stream) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("loki push: HTTP %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(body))}
 	}
 	return nil
+}
+
+// HTTPError is Loki's refusal of a push.
+type HTTPError struct {
+	StatusCode int
+	Status     string
+	Body       string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("loki push: HTTP %s: %s", e.Status, e.Body) }
+
+// Retryable tells whether pushing the same data again may succeed: Loki
+// refuses bad data with a 4xx (final) but asks to slow down with 429.
+func (e *HTTPError) Retryable() bool {
+	return e.StatusCode/100 != 4 || e.StatusCode == 429
 }

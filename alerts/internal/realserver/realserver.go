@@ -47,6 +47,12 @@ func LokiTool() Tool {
 	return Tool{"loki", "github.com/grafana/loki/v3/cmd/loki", "v3.7.8", "loki"}
 }
 
+// MailpitTool is Mailpit, an SMTP server with a REST API to read the
+// mail it received, built from its own tools module (.ci/tools/mailpit).
+func MailpitTool() Tool {
+	return Tool{"mailpit", "github.com/axllent/mailpit", "v1.31.2", "mailpit"}
+}
+
 // CacheDir is where built binaries are kept: $HLALERT_TOOLS_CACHE, or the
 // user cache folder.
 func CacheDir() (string, error) {
@@ -155,13 +161,14 @@ func FreePort(t testing.TB) int {
 
 // Server is a running real server.
 type Server struct {
-	URL  string // http://127.0.0.1:PORT
-	Addr string // 127.0.0.1:PORT
-	Dir  string // its data folder
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
-	bin  string
-	args []string
+	URL      string // http://127.0.0.1:PORT
+	Addr     string // 127.0.0.1:PORT
+	SMTPAddr string // Mailpit only: 127.0.0.1:PORT of its SMTP listener
+	Dir      string // its data folder
+	cmd      *exec.Cmd
+	log      *bytes.Buffer
+	bin      string
+	args     []string
 }
 
 // Log returns what the server printed so far, for failure messages.
@@ -299,3 +306,32 @@ frontend:
 analytics:
   reporting_enabled: false
 `
+
+// StartMailpit builds (if needed) and starts Mailpit v1.31.2 with its SMTP
+// listener on s.SMTPAddr and its HTTP API on s.URL (/api/v1/...), with
+// its database in a temp folder (kept across Restart). Extra flags (e.g.
+// --smtp-tls-cert, --smtp-tls-key, --smtp-require-tls) are appended. It
+// is stopped when the test ends; Restart(t, "/readyz") starts it again.
+func StartMailpit(t testing.TB, extraFlags ...string) *Server {
+	t.Helper()
+	bin := BuildT(t, MailpitTool())
+	port, smtp := FreePort(t), FreePort(t)
+	s := &Server{
+		Addr:     "127.0.0.1:" + strconv.Itoa(port),
+		SMTPAddr: "127.0.0.1:" + strconv.Itoa(smtp),
+		Dir:      t.TempDir(),
+		log:      &bytes.Buffer{},
+		bin:      bin,
+	}
+	s.URL = "http://" + s.Addr
+	s.args = append([]string{
+		"--listen=" + s.Addr,
+		"--smtp=" + s.SMTPAddr,
+		"--database=" + filepath.Join(s.Dir, "mailpit.db"),
+		"--disable-version-check",
+		"--quiet",
+	}, extraFlags...)
+	s.start(t, "/readyz")
+	t.Cleanup(s.Stop)
+	return s
+}

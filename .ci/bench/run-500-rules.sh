@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Runs `hlalert run` with 500 generated rules (3 alerting : 2 recording, in
+# 20 groups of 25) against a real VictoriaMetrics v1.150.0 holding an hour of
+# a 4-node homelab's series, for N evaluation cycles, and prints the daemon's
+# memory (VmRSS, VmHWM from /proc/PID/status) and CPU time per evaluation
+# cycle. Target: RSS under 40 MiB. Exits 1 when VmRSS is above the target.
+#
+# usage: .ci/bench/run-500-rules.sh [CYCLES] [INTERVAL]
+#        (CYCLES: evaluation cycles to measure, default 10;
+#         INTERVAL: evaluation interval, default 5s)
+# env:   HLALERT_TOOLS_CACHE  where the VictoriaMetrics binary is cached
+#        RULES                number of rules (default 500)
+#        TARGET_MIB           RSS target (default 40)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cycles=${1:-10}
+interval=${2:-5s}
+nrules=${RULES:-500}
+target_mib=${TARGET_MIB:-40}
+cache=${HLALERT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hlalert-tools}
+vmbin=$cache/victoria-metrics-v1.150.0
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+  echo $((20000 + RANDOM % 20000)); }
+
+wait_http() { # URL SECONDS
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  return 1
+}
+
+if [[ ! -x $vmbin ]]; then
+  echo "building VictoriaMetrics v1.150.0 into $cache" >&2
+  (cd "$root" && go test -count=1 -run TestBuildTools ./alerts/internal/realserver >&2)
+fi
+echo "building hlalert and the generator" >&2
+(cd "$root" && go build -o "$work/hlalert" ./cmd/hlalert && go build -o "$work/gen500" ./.ci/bench/gen500)
+
+# VictoriaMetrics with an hour of series.
+vmport=$(free_port)
+"$vmbin" -httpListenAddr=127.0.0.1:"$vmport" -storageDataPath="$work/vm" -retentionPeriod=100y \
+  -loggerLevel=ERROR -search.latencyOffset=0s >"$work/vm.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$vmport/health" 60
+"$work/gen500" series 1 >"$work/series.jsonl"
+curl -fsS --data-binary @"$work/series.jsonl" "http://127.0.0.1:$vmport/api/v1/import"
+curl -fsS -o /dev/null "http://127.0.0.1:$vmport/internal/force_flush"
+nseries=$(wc -l <"$work/series.jsonl")
+
+# hlalert with the generated rules.
+"$work/gen500" rules "$nrules" >"$work/rules.yaml"
+"$work/hlalert" check "$work/rules.yaml" >/dev/null
+hport=$(free_port)
+cat >"$work/hlalert.yaml" <<YAML
+datasource:
+  victoriametrics:
+    url: http://127.0.0.1:$vmport
+rule_files: [rules.yaml]
+evaluation_interval: $interval
+listen: 127.0.0.1:$hport
+state_dir: state
+outbox_dir: outbox
+YAML
+"$work/hlalert" run --config "$work/hlalert.yaml" --log.level=warn >"$work/hlalert.log" 2>&1 &
+hpid=$!
+pids+=($hpid)
+wait_http "http://127.0.0.1:$hport/-/ready" 60 || { cat "$work/hlalert.log" >&2; exit 1; }
+
+metric() { # sum of a metric's samples in hlalert's /metrics
+  curl -fsS "http://127.0.0.1:$hport/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%.6f\n", s + 0 }'
+}
+evals() { metric hlalert_rule_group_evaluations_total | cut -d. -f1; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$hpid/stat"; }
+status_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$hpid/status"; }
+
+ngroups=$(( (nrules + 24) / 25 ))
+# Warm-up: one full cycle of every group.
+until (( $(evals) >= ngroups )); do sleep 0.2; kill -0 "$hpid"; done
+e0=$(evals)
+c0=$(cpu_ticks)
+d0=$(metric hlalert_rule_group_evaluation_duration_seconds_sum)
+want=$((e0 + cycles * ngroups))
+t0=$(date +%s.%N)
+until (( $(evals) >= want )); do sleep 0.2; kill -0 "$hpid"; done
+t1=$(date +%s.%N)
+e1=$(evals)
+c1=$(cpu_ticks)
+d1=$(metric hlalert_rule_group_evaluation_duration_seconds_sum)
+rss=$(status_kib VmRSS)
+hwm=$(status_kib VmHWM)
+hz=$(getconf CLK_TCK)
+done_cycles=$(awk -v a="$e0" -v b="$e1" -v g="$ngroups" 'BEGIN { printf "%.2f", (b - a) / g }')
+
+firing=$(curl -fsS "http://127.0.0.1:$hport/api/v1/alerts" | grep -o '"state":"firing"' | wc -l || true)
+failures=$(metric hlalert_rule_group_evaluation_failures_total)
+
+echo "hlalert run: $nrules rules in $ngroups groups, every $interval, against VictoriaMetrics v1.150.0 ($nseries series, 1h at 15s)"
+awk -v c="$done_cycles" -v dc="$((c1 - c0))" -v hz="$hz" -v d="$(awk -v a="$d0" -v b="$d1" 'BEGIN{print b-a}')" \
+  -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v rss="$rss" -v hwm="$hwm" -v tgt="$target_mib" \
+  -v firing="$firing" -v fail="$failures" 'BEGIN {
+  printf "cycles measured:          %s (%.1fs wall)\n", c, t
+  printf "CPU per cycle:            %.1f ms (user+sys; %d ticks total at %d Hz)\n", dc / hz / c * 1000, dc, hz
+  printf "evaluation time per cycle: %.1f ms (sum over groups, wall)\n", d / c * 1000
+  printf "VmRSS:                    %.1f MiB\n", rss / 1024
+  printf "VmHWM (peak RSS):         %.1f MiB\n", hwm / 1024
+  printf "firing alerts:            %d; group evaluations with failures: %d\n", firing, fail
+  if (rss / 1024 > tgt) { printf "RESULT: VmRSS above the %d MiB target\n", tgt; exit 1 }
+  printf "RESULT: VmRSS within the %d MiB target\n", tgt
+}'

@@ -1,0 +1,194 @@
+// Package amhandoff hands alerts to an external Alertmanager (or a
+// cluster of them) through its API: POST /api/v2/alerts with the
+// OpenAPI alert shape (labels, annotations, startsAt, endsAt,
+// generatorURL). It implements notify.Sender, so the routing pipeline
+// can use it instead of, or beside, e-mail.
+package amhandoff
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hlalert/hlalert/alerts/notify"
+)
+
+// Options configures a Sender.
+type Options struct {
+	// URLs of the Alertmanagers (e.g. http://am1:9093); every batch goes to
+	// each of them, as Alertmanager clusters expect. A path prefix is kept.
+	URLs []string
+	// Client: nil: a client with Timeout.
+	Client  *http.Client
+	Timeout time.Duration // per request; zero: 10s
+	// Attempts per Alertmanager within one Send (zero: 3), Backoff between
+	// them (zero: 1s, doubling). After that Send returns an error and the
+	// pipeline retries the batch later.
+	Attempts int
+	Backoff  time.Duration
+	// BearerToken is sent as Authorization: Bearer when set (read the
+	// *_file in cmd/ or config).
+	BearerToken string
+	Logger      *slog.Logger
+}
+
+// Sender posts batches to Alertmanager.
+type Sender struct {
+	urls     []string
+	client   *http.Client
+	attempts int
+	backoff  time.Duration
+	token    string
+	log      *slog.Logger
+}
+
+var _ notify.Sender = (*Sender)(nil)
+
+// New validates the options.
+func New(o Options) (*Sender, error) {
+	if len(o.URLs) == 0 {
+		return nil, errors.New("amhandoff: urls: at least one Alertmanager URL required")
+	}
+	s := &Sender{client: o.Client, attempts: o.Attempts, backoff: o.Backoff, token: o.BearerToken, log: o.Logger}
+	var errs []error
+	for i, raw := range o.URLs {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("amhandoff: urls[%d]: %q: want http(s)://host[:port][/prefix]", i, raw))
+			continue
+		}
+		s.urls = append(s.urls, strings.TrimSuffix(u.String(), "/")+"/api/v2/alerts")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if s.client == nil {
+		t := o.Timeout
+		if t <= 0 {
+			t = 10 * time.Second
+		}
+		s.client = &http.Client{Timeout: t}
+	}
+	if s.attempts <= 0 {
+		s.attempts = 3
+	}
+	if s.backoff <= 0 {
+		s.backoff = time.Second
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// Alert is Alertmanager's postable alert (OpenAPI v2).
+type Alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt,omitzero"`
+	EndsAt       time.Time         `json:"endsAt,omitzero"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Payload converts a batch. Resolved alerts carry their EndsAt (in the
+// past), which is how Alertmanager learns they resolved; firing alerts
+// carry EndsAt when the pipeline set one.
+func Payload(b notify.Batch) []Alert {
+	out := make([]Alert, 0, len(b.Alerts))
+	for _, a := range b.Alerts {
+		pa := Alert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL}
+		if pa.Labels == nil {
+			pa.Labels = map[string]string{}
+		}
+		out = append(out, pa)
+	}
+	return out
+}
+
+// Send posts the batch to every Alertmanager. Posting the same alerts
+// twice is harmless (Alertmanager merges by labels), so retries are
+// idempotent. It fails only when no Alertmanager accepted the batch.
+func (s *Sender) Send(ctx context.Context, b notify.Batch) error {
+	if len(b.Alerts) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(Payload(b))
+	if err != nil {
+		return fmt.Errorf("amhandoff: encode alerts: %w", err)
+	}
+	var errs []error
+	ok := 0
+	for _, u := range s.urls {
+		if err := s.post(ctx, u, body); err != nil {
+			s.log.Warn("alertmanager hand-off failed", "url", u, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		ok++
+	}
+	if ok == 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func (s *Sender) post(ctx context.Context, u string, body []byte) error {
+	wait := s.backoff
+	var last error
+	for attempt := 1; attempt <= s.attempts; attempt++ {
+		if attempt > 1 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("amhandoff: POST %s: %w (last error: %v)", u, ctx.Err(), last)
+			case <-t.C:
+			}
+			wait *= 2
+		}
+		retry, err := s.postOnce(ctx, u, body)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return last
+}
+
+func (s *Sender) postOnce(ctx context.Context, u string, body []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("amhandoff: POST %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return true, fmt.Errorf("amhandoff: POST %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return false, nil
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return true, fmt.Errorf("amhandoff: POST %s: %s: %s", u, resp.Status, strings.TrimSpace(string(msg)))
+	default:
+		// 4xx: Alertmanager rejected the payload; retrying will not help now,
+		// but the error still makes the pipeline keep the batch.
+		return false, fmt.Errorf("amhandoff: POST %s: rejected: %s: %s", u, resp.Status, strings.TrimSpace(string(msg)))
+	}
+}

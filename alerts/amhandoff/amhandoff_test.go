@@ -1,0 +1,78 @@
+package amhandoff
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hlalert/hlalert/alerts/notify"
+)
+
+func TestSendJSONShapeAndRetry(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if r.Method != http.MethodPost || r.URL.Path != "/prefix/api/v2/alerts" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("got %s %s %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		}
+		if calls == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+	}))
+	defer srv.Close()
+	s, err := New(Options{URLs: []string{srv.URL + "/prefix/"}, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	b := notify.Batch{Receiver: "am", GroupKey: "g", Seq: 1, Alerts: []notify.Alert{
+		{Labels: map[string]string{"alertname": "A", "host": "nas"}, Annotations: map[string]string{"summary": "s"}, StartsAt: start, Status: "firing", GeneratorURL: "http://hlalert/x"},
+		{Labels: map[string]string{"alertname": "B"}, StartsAt: start, EndsAt: start.Add(time.Hour), Status: "resolved"},
+	}}
+	if err := s.Send(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || len(bodies) != 1 {
+		t.Fatalf("calls %d bodies %d, want a retry after 503", calls, len(bodies))
+	}
+	want := `[{"labels":{"alertname":"A","host":"nas"},"annotations":{"summary":"s"},"startsAt":"2026-11-21T10:00:00Z","generatorURL":"http://hlalert/x"},` +
+		`{"labels":{"alertname":"B"},"startsAt":"2026-11-21T10:00:00Z","endsAt":"2026-11-21T11:00:00Z"}]`
+	if bodies[0] != want {
+		t.Errorf("body\n%s\nwant\n%s", bodies[0], want)
+	}
+	var v []map[string]any
+	if err := json.Unmarshal([]byte(bodies[0]), &v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSendRejected(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad alert", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	s, err := New(Options{URLs: []string{srv.URL}, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}})
+	if err == nil || !strings.Contains(err.Error(), "rejected: 400 Bad Request: bad alert") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := New(Options{URLs: []string{"ftp://x"}}); err == nil || !strings.Contains(err.Error(), `urls[0]: "ftp://x"`) {
+		t.Fatalf("bad URL: %v", err)
+	}
+}

@@ -1,0 +1,168 @@
+// Package config is the configuration of `hlalert run`: datasources, rule
+// files, evaluation defaults, state and outbox folders, write-back and
+// history. It is decoded strictly: every unknown key, wrong type, bad
+// duration or URL is reported as file:line:col, all of them at once.
+// Secrets are read from their *_file at load time; relative paths resolve
+// against the config file's folder.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults applied when a key is absent.
+const (
+	DefaultEvaluationInterval  = time.Minute
+	DefaultListen              = "127.0.0.1:8880"
+	DefaultDatasourceDownAfter = 3
+	DefaultTimeout             = 30 * time.Second
+	DefaultScrapeInterval      = 15 * time.Second
+	DefaultStateDir            = "state"
+	DefaultOutboxDir           = "outbox"
+)
+
+// Config is a decoded `hlalert run` configuration.
+type Config struct {
+	// Path is the file it was loaded from; Dir its folder (paths resolve
+	// against it).
+	Path string
+	Dir  string
+
+	Datasource          Datasource
+	RuleFiles           []string // globs, made absolute
+	EvaluationInterval  time.Duration
+	ExternalLabels      map[string]string
+	ExternalURL         string
+	StateDir            string // absolute
+	Listen              string
+	DatasourceDownAfter int
+	RemoteWrite         *RemoteWrite // nil: none (embedded mode appends to its own store)
+	OutboxDir           string       // absolute
+	History             *History     // nil: no state history
+}
+
+// Datasource holds the configured datasources. MetricsQL groups go to
+// VictoriaMetrics or to the embedded engine (exactly one of them); LogQL
+// groups go to Loki.
+type Datasource struct {
+	VictoriaMetrics *VictoriaMetrics
+	Loki            *Loki
+	Embedded        *Embedded
+}
+
+// HTTP is the client side of a connection: authentication, TLS, timeout.
+// Secrets are already read from their files.
+type HTTP struct {
+	BasicAuth   *BasicAuth
+	BearerToken string
+	TLS         TLS
+	Timeout     time.Duration
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	Username string
+	Password string // read from password_file
+}
+
+// TLS configures the client's TLS; file paths are absolute.
+type TLS struct {
+	CAFile             string
+	CertFile           string
+	KeyFile            string
+	InsecureSkipVerify bool
+}
+
+// VictoriaMetrics is a single-node URL (http://host:8428) or a cluster
+// select URL (http://vmselect:8481/select/<tenant>/prometheus).
+type VictoriaMetrics struct {
+	URL    string
+	HTTP   HTTP
+	Params url.Values
+}
+
+// Loki is a Loki query endpoint.
+type Loki struct {
+	URL    string
+	Tenant string // X-Scope-OrgID
+	HTTP   HTTP
+}
+
+// Embedded is the standalone mode: hlalert scrapes these targets itself.
+type Embedded struct {
+	Targets []Target
+}
+
+// Target is one endpoint the embedded mode scrapes.
+type Target struct {
+	Job      string
+	URL      string
+	Interval time.Duration
+	Timeout  time.Duration
+	Labels   map[string]string
+}
+
+// RemoteWrite is where recording rules are written back
+// (VictoriaMetrics' /api/v1/import).
+type RemoteWrite struct {
+	URL  string
+	HTTP HTTP
+}
+
+// History is the Loki push endpoint of the alert state history.
+type History struct {
+	URL    string // Loki base URL or full push URL
+	Tenant string
+	HTTP   HTTP
+}
+
+// LoadFile reads and decodes a config file.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load decodes a config; path names it in errors and anchors relative
+// paths. All problems are returned joined, one per line, each with its
+// file:line:col.
+func Load(path string, data []byte) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config path %q: %w", path, err)
+	}
+	d := &decoder{file: path, dir: filepath.Dir(abs)}
+	cfg := d.decode(data)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.sortedErrors()...)
+	}
+	cfg.Path = abs
+	cfg.Dir = d.dir
+	return cfg, nil
+}
+
+// ImportURL derives VictoriaMetrics' /api/v1/import URL from a query URL:
+// single-node http://h:8428 → http://h:8428/api/v1/import; cluster
+// http://h:8481/select/T/prometheus → http://h:8481/insert/T/prometheus/api/v1/import
+// keeps the host (a vmauth or proxy in front usually routes both; set
+// remote_write.url when it does not).
+func ImportURL(queryURL string) (string, error) {
+	u, err := url.Parse(queryURL)
+	if err != nil {
+		return "", fmt.Errorf("url: %w", err)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if i := strings.Index(p, "/select/"); i >= 0 {
+		p = p[:i] + "/insert/" + p[i+len("/select/"):]
+	}
+	u.Path = p + "/api/v1/import"
+	return u.String(), nil
+}

@@ -1,0 +1,432 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	yamlLineRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+)
+
+// Error is one problem in a config file, at a position (Line 0: the
+// whole file; Col 0: unknown column).
+type Error struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// decoder walks yaml.Nodes, collecting every error with its position.
+type decoder struct {
+	file string
+	dir  string
+	errs []*Error
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+// sortedErrors returns the errors in file order.
+func (d *decoder) sortedErrors() []error {
+	sort.SliceStable(d.errs, func(i, j int) bool {
+		a, b := d.errs[i], d.errs[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	out := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		out[i] = e
+	}
+	return out
+}
+
+func (d *decoder) decode(data []byte) *Config {
+	cfg := &Config{
+		EvaluationInterval:  DefaultEvaluationInterval,
+		Listen:              DefaultListen,
+		DatasourceDownAfter: DefaultDatasourceDownAfter,
+		StateDir:            filepath.Join(d.dir, DefaultStateDir),
+		OutboxDir:           filepath.Join(d.dir, DefaultOutboxDir),
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg := err.Error()
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			d.errs = append(d.errs, &Error{File: d.file, Line: line, Msg: m[2]})
+		} else {
+			d.errs = append(d.errs, &Error{File: d.file, Msg: msg})
+		}
+		return cfg
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		d.errs = append(d.errs, &Error{File: d.file, Msg: "empty config: datasource and rule_files are required"})
+		return cfg
+	}
+	root := resolve(doc.Content[0])
+	fs, ok := d.fields(root, "config", "datasource", "rule_files", "evaluation_interval", "external_labels",
+		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify")
+	if !ok {
+		return cfg
+	}
+	if f, ok := fs["datasource"]; ok {
+		cfg.Datasource = d.datasource(f)
+	} else {
+		d.errorf(root, "datasource: required")
+	}
+	if f, ok := fs["rule_files"]; ok {
+		for _, n := range d.list(f.val, "rule_files") {
+			if s, ok := d.str(n, "rule_files"); ok {
+				if s == "" {
+					d.errorf(n, "rule_files: empty glob")
+					continue
+				}
+				if _, err := filepath.Match(s, ""); err != nil {
+					d.errorf(n, "rule_files: bad glob %q: %v", s, err)
+					continue
+				}
+				cfg.RuleFiles = append(cfg.RuleFiles, d.path(s))
+			}
+		}
+	}
+	if _, set := fs["rule_files"]; !set {
+		d.errorf(root, "rule_files: required")
+	} else if n := resolve(fs["rule_files"].val); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.errorf(n, "rule_files: at least one glob is required")
+	}
+	if f, ok := fs["evaluation_interval"]; ok {
+		if v, ok := d.positiveDuration(f.val, "evaluation_interval"); ok {
+			cfg.EvaluationInterval = v
+		}
+	}
+	if f, ok := fs["external_labels"]; ok {
+		cfg.ExternalLabels = d.labels(f.val, "external_labels")
+	}
+	if f, ok := fs["external_url"]; ok {
+		cfg.ExternalURL = d.url(f.val, "external_url")
+	}
+	if f, ok := fs["state_dir"]; ok {
+		if s, ok := d.nonEmpty(f.val, "state_dir"); ok {
+			cfg.StateDir = d.path(s)
+		}
+	}
+	if f, ok := fs["outbox_dir"]; ok {
+		if s, ok := d.nonEmpty(f.val, "outbox_dir"); ok {
+			cfg.OutboxDir = d.path(s)
+		}
+	}
+	if f, ok := fs["listen"]; ok {
+		if s, ok := d.nonEmpty(f.val, "listen"); ok {
+			if _, port, err := splitHostPort(s); err != nil {
+				d.errorf(f.val, "listen: %v", err)
+			} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+				d.errorf(f.val, "listen: bad port %q", port)
+			} else {
+				cfg.Listen = s
+			}
+		}
+	}
+	if f, ok := fs["datasource_down_after"]; ok {
+		if v, ok := d.integer(f.val, "datasource_down_after", 1); ok {
+			cfg.DatasourceDownAfter = v
+		}
+	}
+	if f, ok := fs["remote_write"]; ok {
+		cfg.RemoteWrite = d.remoteWrite(f.val)
+	} else if vm := cfg.Datasource.VictoriaMetrics; vm != nil {
+		if u, err := ImportURL(vm.URL); err == nil {
+			cfg.RemoteWrite = &RemoteWrite{URL: u, HTTP: vm.HTTP}
+		}
+	}
+	if f, ok := fs["history"]; ok {
+		cfg.History = d.history(f.val)
+	}
+	if f, ok := fs["notify"]; ok {
+		// Configured by the notifications issue; until then only an empty
+		// section is accepted, so that nothing is silently ignored.
+		n := resolve(f.val)
+		if !isNull(n) {
+			if n.Kind != yaml.MappingNode {
+				d.errorf(n, "notify: expected a mapping, got %s", kindName(n))
+			} else if len(n.Content) > 0 {
+				d.errorf(n.Content[0], "notify: %q is not supported yet (notification settings are configured by the notifications issue; notifications go to outbox_dir)", n.Content[0].Value)
+			}
+		}
+	}
+	return cfg
+}
+
+type field struct{ key, val *yaml.Node }
+
+// fields checks that n is a mapping with only allowed keys, each once.
+func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]field, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		return nil, false
+	}
+	out := map[string]field{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: keys must be strings", what)
+			continue
+		}
+		known := false
+		for _, a := range allowed {
+			if a == k.Value {
+				known = true
+				break
+			}
+		}
+		if !known {
+			d.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sorted(allowed), ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			d.errorf(k, "%s: key %q set twice", what, k.Value)
+			continue
+		}
+		out[k.Value] = field{k, v}
+	}
+	return out, true
+}
+
+func sorted(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
+		return fmt.Sprintf("%s %q", strings.TrimPrefix(n.ShortTag(), "!!"), n.Value)
+	}
+	return "an unexpected node"
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errorf(n, "%s: expected a string, got %s", what, kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
+	s, ok := d.str(n, what)
+	if ok && s == "" {
+		d.errorf(n, "%s: must not be empty", what)
+		return "", false
+	}
+	return s, ok
+}
+
+func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: expected a list, got %s", what, kindName(n))
+		return nil
+	}
+	return n.Content
+}
+
+func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	v, err := model.ParseDuration(s)
+	if err != nil {
+		d.errorf(n, "%s: bad duration %q (use e.g. 30s, 1m, 1h)", what, s)
+		return 0, false
+	}
+	return time.Duration(v), true
+}
+
+func (d *decoder) positiveDuration(n *yaml.Node, what string) (time.Duration, bool) {
+	v, ok := d.duration(n, what)
+	if ok && v <= 0 {
+		d.errorf(n, "%s: must be positive", what)
+		return 0, false
+	}
+	return v, ok
+}
+
+func (d *decoder) integer(n *yaml.Node, what string, min int) (int, bool) {
+	n = resolve(n)
+	var i int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
+		d.errorf(n, "%s: expected an integer, got %s", what, kindName(n))
+		return 0, false
+	}
+	if i < min {
+		d.errorf(n, "%s: must be at least %d, got %d", what, min, i)
+		return 0, false
+	}
+	return i, true
+}
+
+func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
+	n = resolve(n)
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+		d.errorf(n, "%s: expected true or false, got %s", what, kindName(n))
+		return false, false
+	}
+	return b, true
+}
+
+// url checks an http(s) URL with a host.
+func (d *decoder) url(n *yaml.Node, what string) string {
+	s, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		d.errorf(n, "%s: bad URL %q: %v", what, s, urlErr(err))
+		return ""
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		d.errorf(n, "%s: bad URL %q: scheme must be http or https", what, s)
+		return ""
+	}
+	if u.Host == "" {
+		d.errorf(n, "%s: bad URL %q: no host", what, s)
+		return ""
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		d.errorf(n, "%s: bad URL %q: no query or fragment allowed (use params)", what, s)
+		return ""
+	}
+	return s
+}
+
+// urlErr unwraps url.Error's repetition of the URL.
+func urlErr(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !labelNameRE.MatchString(k.Value) {
+			d.errorf(k, "%s: bad label name %q", what, k.Value)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			d.errorf(k, "%s: label %q set twice", what, k.Value)
+			continue
+		}
+		if s, ok := d.str(v, what+"."+k.Value); ok {
+			out[k.Value] = s
+		}
+	}
+	return out
+}
+
+// path resolves p against the config's folder.
+func (d *decoder) path(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(d.dir, p)
+}
+
+// secretFile reads a *_file secret; trailing newlines are dropped.
+func (d *decoder) secretFile(n *yaml.Node, what string) string {
+	s, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	b, err := os.ReadFile(d.path(s))
+	if err != nil {
+		d.errorf(n, "%s: read %s: %v", what, s, pathErr(err))
+		return ""
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		d.errorf(n, "%s: %s is empty", what, s)
+	}
+	return v
+}
+
+func (d *decoder) existingFile(n *yaml.Node, what string) string {
+	s, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	p := d.path(s)
+	if _, err := os.Stat(p); err != nil {
+		d.errorf(n, "%s: %s: %v", what, s, pathErr(err))
+		return ""
+	}
+	return p
+}
+
+// pathErr drops the absolute path a *fs.PathError repeats.
+func pathErr(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func splitHostPort(s string) (host, port string, err error) {
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return "", "", fmt.Errorf("%q: want host:port", s)
+	}
+	return s[:i], s[i+1:], nil
+}

@@ -1,0 +1,89 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// fakeTransport fails until up is set, and records attempt times.
+type fakeTransport struct {
+	mu       sync.Mutex
+	up       bool
+	attempts []time.Time
+	got      []string
+}
+
+func (f *fakeTransport) Deliver(_ context.Context, from string, rcpts []string, msg []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts = append(f.attempts, time.Now())
+	if !f.up {
+		return errors.New("connection refused")
+	}
+	f.got = append(f.got, string(msg))
+	return nil
+}
+
+const rawMsg = "From: a@x.example\r\nTo: b@x.example\r\nX-Hlalert-Transport: t\r\nSubject: s\r\n\r\nbody\r\n"
+
+func TestBackoffSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		ft := &fakeTransport{}
+		q, err := NewQueue(QueueOptions{Dir: dir, Transports: map[string]Transport{"t": ft}, Backoff: Backoff{Initial: 10 * time.Second, Max: 60 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := q.Enqueue("k1", []byte(rawMsg)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { q.Run(ctx); close(done) }()
+		time.Sleep(155 * time.Second)
+		synctest.Wait()
+		ft.mu.Lock()
+		var offsets []time.Duration
+		for _, a := range ft.attempts {
+			offsets = append(offsets, a.Sub(start))
+		}
+		ft.up = true
+		ft.mu.Unlock()
+		// 0, +10, +20, +40, +60 (capped), +60 ...
+		want := []time.Duration{0, 10 * time.Second, 30 * time.Second, 70 * time.Second, 130 * time.Second}
+		if len(offsets) != len(want) {
+			t.Fatalf("attempts at %v, want %v", offsets, want)
+		}
+		for i := range want {
+			if offsets[i] != want[i] {
+				t.Fatalf("attempts at %v, want %v", offsets, want)
+			}
+		}
+		time.Sleep(60 * time.Second)
+		synctest.Wait()
+		ft.mu.Lock()
+		if len(ft.got) != 1 {
+			t.Fatalf("delivered %d, want 1", len(ft.got))
+		}
+		if got := ft.got[0]; got != "From: a@x.example\r\nTo: b@x.example\r\nSubject: s\r\n\r\nbody\r\n" {
+			t.Errorf("sent bytes %q: the transport header must be stripped", got)
+		}
+		ft.mu.Unlock()
+		// Enqueueing the same key again (a retried batch) adds nothing.
+		if added, err := q.Enqueue("k1", []byte(rawMsg)); err != nil || added {
+			t.Errorf("re-enqueue of a delivered key: added=%v err=%v", added, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "sent")); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestEvaluatorMetrics(t *testing.T) {
+	tests := []struct {
+		name string
+		do   func(m *Evaluator)
+	}{
+		{"start_at_zero", func(m *Evaluator) {
+			m.AddGroup("disks")
+			m.AddDatasource("victoriametrics")
+		}},
+		{"after_evaluations", func(m *Evaluator) {
+			m.AddGroup("disks")
+			m.AddGroup("backups")
+			m.AddDatasource("victoriametrics")
+			m.ObserveEvaluation("disks", 30*time.Millisecond, false)
+			m.ObserveEvaluation("disks", 2*time.Second, true)
+			m.MissedIterations("disks", 2)
+			m.MissedIterations("disks", 0)
+			m.SetAlerts("disks", 1, 3)
+			m.NotificationsSent(4)
+			m.NotificationsFailed(1)
+			m.DatasourceError("victoriametrics")
+			m.DatasourceError("loki")
+		}},
+		{"group_removed", func(m *Evaluator) {
+			m.AddGroup("disks")
+			m.AddGroup("backups")
+			m.SetAlerts("backups", 2, 0)
+			m.RemoveGroup("backups")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			m := NewEvaluator(reg)
+			tc.do(m)
+			golden := filepath.Join("testdata", tc.name+".prom")
+			if *update {
+				mfs, err := reg.Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b bytes.Buffer
+				for _, mf := range mfs {
+					if err := writeText(&b, mf); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := os.Open(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := testutil.GatherAndCompare(reg, f); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestDoubleRegistrationPanics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewEvaluator(reg)
+	defer func() {
+		if recover() == nil {
+			t.Error("registering the evaluator metrics twice on one registry did not panic")
+		}
+	}()
+	NewEvaluator(reg)
+}

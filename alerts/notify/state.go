@@ -1,0 +1,126 @@
+package notify
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// StateFileName is the dispatcher's file in the state directory: the
+// alerts it holds and the notification log.
+const StateFileName = "notify.json"
+
+// nflogRetention is how long a notification log entry outlives its last
+// notification (Alertmanager keeps 120h).
+const nflogRetention = 120 * time.Hour
+
+// logEntry is what was last sent to one receiver for one aggregation
+// group, as Alertmanager's nflog keeps it.
+type logEntry struct {
+	Receiver  string    `json:"receiver"`
+	GroupKey  string    `json:"groupKey"`
+	Seq       uint64    `json:"seq"`
+	Firing    []string  `json:"firing"`   // fingerprints, sorted
+	Resolved  []string  `json:"resolved"` // fingerprints, sorted
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// storedAlert is one alert the dispatcher holds.
+type storedAlert struct {
+	Alert
+	// Updated is when the evaluator last told us about the alert.
+	Updated time.Time `json:"updated"`
+}
+
+type stateFile struct {
+	Alerts      []storedAlert `json:"alerts"`
+	Log         []logEntry    `json:"log"`
+	ExternalURL string        `json:"externalURL,omitempty"`
+}
+
+func readState(dir string) (stateFile, error) {
+	var st stateFile
+	p := filepath.Join(dir, StateFileName)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("notify state: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return st, fmt.Errorf("notify state %s: %w", p, err)
+	}
+	return st, nil
+}
+
+// LoadAlerts returns the alerts a dispatcher persisted in stateDir (for
+// `hlalert route`, which shows whether an alert would be inhibited).
+func LoadAlerts(stateDir string) ([]Alert, error) {
+	st, err := readState(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Alert, 0, len(st.Alerts))
+	for _, a := range st.Alerts {
+		out = append(out, a.Alert)
+	}
+	return out, nil
+}
+
+func writeState(dir string, st stateFile) error {
+	data, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return fmt.Errorf("notify state: encode: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("notify state: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(dir, StateFileName), append(data, '\n')); err != nil {
+		return fmt.Errorf("notify state: %w", err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-notify-*")
+	if err != nil {
+		return fmt.Errorf("create temp file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("fsync %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.Name(), err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename to %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open folder to fsync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return fmt.Errorf("fsync folder %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
+	"github.com/hlalert/hlalert/alerts/notify"
+	"github.com/hlalert/hlalert/alerts/silence"
+)
+
+// runRoute is `hlalert route`: which receivers an alert reaches and why.
+func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fset := flag.NewFlagSet("route", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	cfgPath := fset.String("config", "", "routing file in Alertmanager format (route, receivers, inhibit_rules, time_intervals) (required)")
+	lbls := fset.String("labels", "", "the alert's labels: 'k=v,k2=\"v, with comma\"' (required)")
+	stateDir := fset.String("state-dir", "", "state directory of a running hlalert: also show silences and inhibitions by its firing alerts")
+	at := fset.String("time", "", "evaluate time intervals at this RFC 3339 time instead of now")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hlalert route --config ROUTING_FILE --labels 'k=v,...' [--state-dir DIR] [--time RFC3339]")
+		fmt.Fprintln(stderr, "\nPrints which receivers an alert with these labels reaches and why: the route path with")
+		fmt.Fprintln(stderr, "its matchers, group_by, timings, continue and time intervals; with --state-dir also")
+		fmt.Fprintln(stderr, "whether silences or firing alerts (inhibit_rules) mute it.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fset.NArg() > 0 {
+		fmt.Fprintf(stderr, "hlalert route: unexpected arguments %q\n", fset.Args())
+		return exitUsage
+	}
+	if *cfgPath == "" || *lbls == "" {
+		fmt.Fprintln(stderr, "hlalert route: --config and --labels are required")
+		fset.Usage()
+		return exitUsage
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(stderr, "hlalert route: --time: %v\n", err)
+			return exitUsage
+		}
+		now = t
+	}
+	lset, err := parseLabels(*lbls)
+	if err != nil {
+		fmt.Fprintf(stderr, "hlalert route: --labels: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := notify.LoadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "hlalert route: %v\n", err)
+		return exitUsage
+	}
+	var silenced []silence.Silence
+	var inhibitedBy []string
+	if *stateDir != "" {
+		store, err := silence.Open(silence.Options{Dir: *stateDir})
+		if err != nil {
+			fmt.Fprintf(stderr, "hlalert route: %v\n", err)
+			return exitFail
+		}
+		ids, err := store.Mutes(lset)
+		if err != nil {
+			fmt.Fprintf(stderr, "hlalert route: %v\n", err)
+			return exitFail
+		}
+		for _, id := range ids {
+			s, err := store.Get(id)
+			if err == nil {
+				silenced = append(silenced, s)
+			}
+		}
+		alerts, err := notify.LoadAlerts(*stateDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "hlalert route: %v\n", err)
+			return exitFail
+		}
+		var firing []map[string]string
+		for _, a := range alerts {
+			if a.Status == "firing" {
+				firing = append(firing, a.Labels)
+			}
+		}
+		inhibitedBy = cfg.Inhibited(lset, firing)
+	}
+
+	matches := cfg.Match(lset)
+	fmt.Fprintf(stdout, "alert %s reaches %d route(s):\n", formatLabels(lset), len(matches))
+	for _, m := range matches {
+		fmt.Fprintf(stdout, "\nreceiver %s\n", m.Receiver)
+		fmt.Fprintf(stdout, "  path:      %s\n", strings.Join(m.Path, " > "))
+		fmt.Fprintf(stdout, "  group_by:  [%s]\n", strings.Join(m.GroupBy, ", "))
+		fmt.Fprintf(stdout, "  group:     %s\n", formatLabels(m.GroupLabels))
+		fmt.Fprintf(stdout, "  timings:   group_wait=%s group_interval=%s repeat_interval=%s\n", fmtDur(m.GroupWait), fmtDur(m.GroupInterval), fmtDur(m.RepeatInterval))
+		fmt.Fprintf(stdout, "  continue:  %t\n", m.Continue)
+		fmt.Fprintf(stdout, "  resolved:  %s\n", map[bool]string{true: "sent", false: "not sent (send_resolved: false)"}[cfg.SendResolved(m.Receiver)])
+		if !cfg.HasIntegrations(m.Receiver) {
+			fmt.Fprintln(stdout, "  delivery:  none (receiver has no email_configs: alerts are dropped)")
+		}
+		if len(m.MuteTimeIntervals) > 0 || len(m.ActiveTimeIntervals) > 0 {
+			fmt.Fprintf(stdout, "  intervals: mute [%s] active [%s]\n", strings.Join(m.MuteTimeIntervals, ", "), strings.Join(m.ActiveTimeIntervals, ", "))
+		}
+		if muted, why := cfg.TimeMuted(m, now); muted {
+			fmt.Fprintf(stdout, "  muted at %s: %s\n", now.UTC().Format(time.RFC3339), why)
+		}
+	}
+	if *stateDir != "" {
+		fmt.Fprintln(stdout)
+		if len(silenced) == 0 {
+			fmt.Fprintln(stdout, "silenced: no")
+		}
+		for _, s := range silenced {
+			fmt.Fprintf(stdout, "silenced: by %s until %s (%s: %s)\n", s.ID, s.EndsAt.UTC().Format(time.RFC3339), s.CreatedBy, s.Comment)
+		}
+		if len(inhibitedBy) == 0 {
+			fmt.Fprintln(stdout, "inhibited: no")
+		} else {
+			fmt.Fprintf(stdout, "inhibited: by %s\n", strings.Join(inhibitedBy, ", "))
+		}
+	}
+	return exitOK
+}
+
+// parseLabels parses 'k=v,k2="v2"' (Alertmanager matcher syntax, equality
+// only).
+func parseLabels(s string) (map[string]string, error) {
+	ms, err := labels.ParseMatchers(s)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		if m.Type != labels.MatchEqual {
+			return nil, fmt.Errorf("%s: only name=value pairs are allowed", m)
+		}
+		if _, dup := out[m.Name]; dup {
+			return nil, fmt.Errorf("label %q given twice", m.Name)
+		}
+		out[m.Name] = m.Value
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no labels")
+	}
+	return out, nil
+}
+
+func formatLabels(m map[string]string) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, m[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func fmtDur(d time.Duration) string { return model.Duration(d).String() }
