@@ -19,6 +19,7 @@ import (
 // Defaults applied when a key is absent.
 const (
 	DefaultEvaluationInterval  = time.Minute
+	DefaultQueryStep           = 5 * time.Minute // vmalert's -datasource.queryStep
 	DefaultListen              = "127.0.0.1:8880"
 	DefaultDatasourceDownAfter = 3
 	DefaultTimeout             = 30 * time.Second
@@ -34,9 +35,12 @@ type Config struct {
 	Path string
 	Dir  string
 
-	Datasource          Datasource
-	RuleFiles           []string // globs, made absolute
-	EvaluationInterval  time.Duration
+	Datasource         Datasource
+	RuleFiles          []string // globs, made absolute
+	EvaluationInterval time.Duration
+	// QueryStep is the step of rule queries, which decides how far back a
+	// bare selector finds a sample. 0 means each group's interval.
+	QueryStep           time.Duration
 	ExternalLabels      map[string]string
 	ExternalURL         string
 	StateDir            string // absolute

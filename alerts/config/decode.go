@@ -66,6 +66,7 @@ func (d *decoder) sortedErrors() []error {
 func (d *decoder) decode(data []byte) *Config {
 	cfg := &Config{
 		EvaluationInterval:  DefaultEvaluationInterval,
+		QueryStep:           DefaultQueryStep,
 		Listen:              DefaultListen,
 		DatasourceDownAfter: DefaultDatasourceDownAfter,
 		StateDir:            filepath.Join(d.dir, DefaultStateDir),
@@ -88,7 +89,7 @@ func (d *decoder) decode(data []byte) *Config {
 	}
 	root := resolve(doc.Content[0])
 	fs, ok := d.fields(root, "config", "datasource", "rule_files", "evaluation_interval", "external_labels",
-		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify")
+		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify", "query_step")
 	if !ok {
 		return cfg
 	}
@@ -120,6 +121,15 @@ func (d *decoder) decode(data []byte) *Config {
 	if f, ok := fs["evaluation_interval"]; ok {
 		if v, ok := d.positiveDuration(f.val, "evaluation_interval"); ok {
 			cfg.EvaluationInterval = v
+		}
+	}
+	if f, ok := fs["query_step"]; ok {
+		if v, ok := d.duration(f.val, "query_step"); ok {
+			if v < 0 {
+				d.errorf(f.val, "query_step: must not be negative")
+			} else {
+				cfg.QueryStep = v
+			}
 		}
 	}
 	if f, ok := fs["external_labels"]; ok {

@@ -54,12 +54,16 @@ func httpOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
 	return o
 }
 
-// querier builds the querier of one group: VictoriaMetrics with
-// step = the group interval and the group's params, Loki, or the embedded
-// engine with step = the group interval.
+// querier builds the querier of one group: VictoriaMetrics with the
+// query step (as vmalert's -datasource.queryStep; 0: the group interval) and
+// the group's params, Loki, or the embedded engine with the same step.
 func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds string, def rulefmt.Group, interval time.Duration) (rule.Querier, error) {
 	if e.deps.NewQuerier != nil {
 		return e.deps.NewQuerier(ds, def, interval)
+	}
+	step := cfg.QueryStep
+	if step == 0 {
+		step = interval
 	}
 	switch ds {
 	case DSVictoriaMetrics:
@@ -75,7 +79,7 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		for k, vs := range def.Params {
 			params[k] = append([]string(nil), vs...) // the group's override the config's
 		}
-		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: interval, Params: params, HTTP: httpOptions(vm.HTTP, c)})
+		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: step, Params: params, HTTP: httpOptions(vm.HTTP, c)})
 		if err != nil {
 			return nil, fmt.Errorf("datasource.victoriametrics: %w", err)
 		}
@@ -96,7 +100,7 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		return q, nil
 	case DSEmbedded:
 		return rule.QuerierFunc(func(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
-			return engine.eng.Query(ctx, expr, ts, interval)
+			return engine.eng.Query(ctx, expr, ts, step)
 		}), nil
 	}
 	return nil, fmt.Errorf("unknown datasource %q", ds)
