@@ -93,10 +93,19 @@ func (s *Scraper) Run(ctx context.Context, targets []Target) {
 		wg.Go(func() {
 			tick := time.NewTicker(t.Interval)
 			defer tick.Stop()
+			down := false // log transitions, not every failed scrape
 			for {
-				if err := s.ScrapeOnce(ctx, t, time.Now()); err != nil && ctx.Err() == nil {
-					s.log.Warn("scrape failed", "job", t.Job, "url", t.URL, "err", err)
+				err := s.ScrapeOnce(ctx, t, time.Now())
+				switch {
+				case ctx.Err() != nil:
+				case err != nil && !down:
+					s.log.Warn("target down: scrape failed (logged again when it recovers)", "job", t.Job, "url", t.URL, "err", err)
+				case err != nil:
+					s.log.Debug("scrape failed", "job", t.Job, "url", t.URL, "err", err)
+				case down:
+					s.log.Info("target up again", "job", t.Job, "url", t.URL)
 				}
+				down = err != nil
 				select {
 				case <-ctx.Done():
 					return

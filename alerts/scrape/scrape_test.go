@@ -1,7 +1,9 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/series"
@@ -103,4 +106,43 @@ func TestTargetValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid target: %v", err)
 	}
+}
+
+// roundTripFunc fakes a target in memory.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRunLogsTransitions: a target that fails for several scrapes is logged
+// once when it goes down and once when it comes back, not at every scrape.
+func TestRunLogsTransitions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if k := n.Add(1); k >= 2 && k <= 5 {
+				return nil, errors.New("connection refused")
+			}
+			return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("x 1\n")), Header: http.Header{}}, nil
+		})}
+		var logs bytes.Buffer
+		s := New(series.NewStore(), client, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			s.Run(ctx, []Target{{Job: "j", URL: "http://127.0.0.1:9/metrics", Interval: time.Second, Timeout: time.Second}})
+			close(done)
+		}()
+		time.Sleep(7500 * time.Millisecond) // scrapes at 0s..7s: up, down x4, up x3
+		cancel()
+		<-done
+		if got := n.Load(); got != 8 {
+			t.Fatalf("%d scrapes, want 8", got)
+		}
+		if c := strings.Count(logs.String(), "target down"); c != 1 {
+			t.Errorf("logged %d 'target down' lines, want 1:\n%s", c, logs.String())
+		}
+		if c := strings.Count(logs.String(), "target up again"); c != 1 {
+			t.Errorf("logged %d 'target up again' lines, want 1:\n%s", c, logs.String())
+		}
+	})
 }
