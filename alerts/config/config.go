@@ -49,6 +49,48 @@ type Config struct {
 	RemoteWrite         *RemoteWrite // nil: none (embedded mode appends to its own store)
 	OutboxDir           string       // absolute
 	History             *History     // nil: no state history
+	Notify              Notify
+}
+
+// Notify is the notification pipeline: Alertmanager-format routing,
+// e-mail templates, hlalert's per-receiver e-mail extras, the hand-off to
+// an external Alertmanager and the watchdog heartbeat.
+type Notify struct {
+	// RoutingFile is an Alertmanager configuration file (route, receivers
+	// with email_configs, inhibit_rules, time_intervals), absolute. "":
+	// the built-in route, which keeps every notification in outbox_dir
+	// (no SMTP).
+	RoutingFile string
+	Templates   []string // template file globs, absolute
+	GrafanaURL  string
+	// Receivers holds what hlalert adds over Alertmanager's email_configs,
+	// applied to every email config of the named receiver.
+	Receivers map[string]ReceiverExtras
+	Handoff   *Handoff  // nil: none
+	Watchdog  *Watchdog // nil: none
+}
+
+// ReceiverExtras are hlalert's per-receiver e-mail settings that
+// Alertmanager's format lacks (or cannot tell unset from false).
+type ReceiverExtras struct {
+	SendResolved  *bool
+	AuthMechanism string
+	AuthTokenFile string // absolute
+}
+
+// Handoff sends alerts to external Alertmanagers' /api/v2/alerts.
+type Handoff struct {
+	URLs        []string
+	BearerToken string // read from bearer_token_file
+	Timeout     time.Duration
+}
+
+// Watchdog pings a dead man's switch after healthy evaluations.
+type Watchdog struct {
+	URL      string
+	Method   string // GET or POST
+	Interval time.Duration
+	Timeout  time.Duration
 }
 
 // Datasource holds the configured datasources. MetricsQL groups go to

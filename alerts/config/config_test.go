@@ -77,6 +77,21 @@ func TestFull(t *testing.T) {
 	if cfg.History == nil || cfg.History.Tenant != "homelab" || cfg.ExternalLabels["cluster"] != "homelab" {
 		t.Errorf("history %+v external_labels %v", cfg.History, cfg.ExternalLabels)
 	}
+	n := cfg.Notify
+	if n.RoutingFile != filepath.Join(dir, "notify/alertmanager.yml") || len(n.Templates) != 1 ||
+		n.Templates[0] != filepath.Join(dir, "notify/*.tmpl") || n.GrafanaURL != "https://grafana.home.arpa/d/alerts" {
+		t.Errorf("notify = %+v", n)
+	}
+	if r := n.Receivers["ops"]; r.SendResolved == nil || *r.SendResolved || r.AuthMechanism != "XOAUTH2" ||
+		r.AuthTokenFile != filepath.Join(dir, "notify/oauth_token") {
+		t.Errorf("notify.receivers.ops = %+v", r)
+	}
+	if h := n.Handoff; h == nil || len(h.URLs) != 2 || h.BearerToken != "tok" || h.Timeout != 5*time.Second {
+		t.Errorf("notify.alertmanager_handoff = %+v", h)
+	}
+	if w := n.Watchdog; w == nil || w.Method != "POST" || w.Interval != 2*time.Minute || w.Timeout != 10*time.Second {
+		t.Errorf("notify.watchdog = %+v", w)
+	}
 }
 
 func TestEmbeddedDefaults(t *testing.T) {

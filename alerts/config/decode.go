@@ -175,16 +175,7 @@ func (d *decoder) decode(data []byte) *Config {
 		cfg.History = d.history(f.val)
 	}
 	if f, ok := fs["notify"]; ok {
-		// Configured by the notifications issue; until then only an empty
-		// section is accepted, so that nothing is silently ignored.
-		n := resolve(f.val)
-		if !isNull(n) {
-			if n.Kind != yaml.MappingNode {
-				d.errorf(n, "notify: expected a mapping, got %s", kindName(n))
-			} else if len(n.Content) > 0 {
-				d.errorf(n.Content[0], "notify: %q is not supported yet (notification settings are configured by the notifications issue; notifications go to outbox_dir)", n.Content[0].Value)
-			}
-		}
+		cfg.Notify = d.notify(f.val)
 	}
 	return cfg
 }

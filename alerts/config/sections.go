@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -263,4 +264,167 @@ func (d *decoder) params(n *yaml.Node, what string) url.Values {
 		}
 	}
 	return out
+}
+
+var mechanisms = []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "XOAUTH2"}
+
+func (d *decoder) notify(n *yaml.Node) Notify {
+	const what = "notify"
+	var out Notify
+	if isNull(resolve(n)) {
+		return out
+	}
+	fs, ok := d.fields(n, what, "routing_file", "templates", "grafana_url", "receivers", "alertmanager_handoff", "watchdog")
+	if !ok {
+		return out
+	}
+	if f, ok := fs["routing_file"]; ok {
+		out.RoutingFile = d.existingFile(f.val, what+".routing_file")
+	}
+	if f, ok := fs["templates"]; ok {
+		for _, tn := range d.list(f.val, what+".templates") {
+			s, ok := d.nonEmpty(tn, what+".templates")
+			if !ok {
+				continue
+			}
+			if _, err := filepath.Match(s, ""); err != nil {
+				d.errorf(tn, "%s.templates: bad glob %q: %v", what, s, err)
+				continue
+			}
+			p := d.path(s)
+			if m, _ := filepath.Glob(p); len(m) == 0 {
+				d.errorf(tn, "%s.templates: %q matches no file", what, s)
+				continue
+			}
+			out.Templates = append(out.Templates, p)
+		}
+	}
+	if f, ok := fs["grafana_url"]; ok {
+		out.GrafanaURL = d.url(f.val, what+".grafana_url")
+	}
+	if f, ok := fs["receivers"]; ok {
+		rn := resolve(f.val)
+		if rn.Kind != yaml.MappingNode {
+			d.errorf(rn, "%s.receivers: expected a mapping of receiver names, got %s", what, kindName(rn))
+		} else {
+			out.Receivers = map[string]ReceiverExtras{}
+			for i := 0; i+1 < len(rn.Content); i += 2 {
+				k, v := rn.Content[i], rn.Content[i+1]
+				w := fmt.Sprintf("%s.receivers.%s", what, k.Value)
+				if _, dup := out.Receivers[k.Value]; dup {
+					d.errorf(k, "%s.receivers: receiver %q set twice", what, k.Value)
+					continue
+				}
+				out.Receivers[k.Value] = d.receiverExtras(v, w)
+			}
+		}
+	}
+	if f, ok := fs["alertmanager_handoff"]; ok {
+		out.Handoff = d.handoff(f.val)
+	}
+	if f, ok := fs["watchdog"]; ok {
+		out.Watchdog = d.watchdog(f.val)
+	}
+	return out
+}
+
+func (d *decoder) receiverExtras(n *yaml.Node, what string) ReceiverExtras {
+	var r ReceiverExtras
+	fs, ok := d.fields(n, what, "send_resolved", "auth_mechanism", "auth_token_file")
+	if !ok {
+		return r
+	}
+	if f, ok := fs["send_resolved"]; ok {
+		if b, ok := d.boolean(f.val, what+".send_resolved"); ok {
+			r.SendResolved = &b
+		}
+	}
+	if f, ok := fs["auth_mechanism"]; ok {
+		if s, ok := d.nonEmpty(f.val, what+".auth_mechanism"); ok {
+			m := strings.ToUpper(s)
+			known := false
+			for _, k := range mechanisms {
+				known = known || k == m
+			}
+			if !known {
+				d.errorf(f.val, "%s.auth_mechanism: %q: want one of %s", what, s, strings.Join(mechanisms, ", "))
+			} else {
+				r.AuthMechanism = m
+			}
+		}
+	}
+	if f, ok := fs["auth_token_file"]; ok {
+		r.AuthTokenFile = d.existingFile(f.val, what+".auth_token_file")
+		if r.AuthMechanism != "XOAUTH2" {
+			d.errorf(f.key, "%s.auth_token_file: only used with auth_mechanism: XOAUTH2", what)
+		}
+	} else if r.AuthMechanism == "XOAUTH2" {
+		d.errorf(resolve(n), "%s.auth_token_file: required with auth_mechanism: XOAUTH2", what)
+	}
+	return r
+}
+
+func (d *decoder) handoff(n *yaml.Node) *Handoff {
+	const what = "notify.alertmanager_handoff"
+	fs, ok := d.fields(n, what, "urls", "bearer_token_file", "timeout")
+	if !ok {
+		return nil
+	}
+	h := &Handoff{Timeout: 10 * time.Second}
+	if f, ok := fs["urls"]; ok {
+		for _, un := range d.list(f.val, what+".urls") {
+			if u := d.url(un, what+".urls"); u != "" {
+				h.URLs = append(h.URLs, u)
+			}
+		}
+		if rn := resolve(f.val); rn.Kind == yaml.SequenceNode && len(rn.Content) == 0 {
+			d.errorf(rn, "%s.urls: at least one URL is required", what)
+		}
+	} else {
+		d.errorf(resolve(n), "%s.urls: required", what)
+	}
+	if f, ok := fs["bearer_token_file"]; ok {
+		h.BearerToken = d.secretFile(f.val, what+".bearer_token_file")
+	}
+	if f, ok := fs["timeout"]; ok {
+		if v, ok := d.positiveDuration(f.val, what+".timeout"); ok {
+			h.Timeout = v
+		}
+	}
+	return h
+}
+
+func (d *decoder) watchdog(n *yaml.Node) *Watchdog {
+	const what = "notify.watchdog"
+	fs, ok := d.fields(n, what, "url", "method", "interval", "timeout")
+	if !ok {
+		return nil
+	}
+	w := &Watchdog{Method: "GET", Interval: time.Minute, Timeout: 10 * time.Second}
+	if f, ok := fs["url"]; ok {
+		w.URL = d.url(f.val, what+".url")
+	} else {
+		d.errorf(resolve(n), "%s.url: required", what)
+	}
+	if f, ok := fs["method"]; ok {
+		if s, ok := d.nonEmpty(f.val, what+".method"); ok {
+			switch m := strings.ToUpper(s); m {
+			case "GET", "POST":
+				w.Method = m
+			default:
+				d.errorf(f.val, "%s.method: %q: want GET or POST", what, s)
+			}
+		}
+	}
+	if f, ok := fs["interval"]; ok {
+		if v, ok := d.positiveDuration(f.val, what+".interval"); ok {
+			w.Interval = v
+		}
+	}
+	if f, ok := fs["timeout"]; ok {
+		if v, ok := d.positiveDuration(f.val, what+".timeout"); ok {
+			w.Timeout = v
+		}
+	}
+	return w
 }

@@ -49,6 +49,10 @@ type Config struct {
 	ForceImplicitTLS *bool               `yaml:"force_implicit_tls,omitempty"`
 	TLSConfig        commoncfg.TLSConfig `yaml:"tls_config,omitempty"`
 	SendResolved     *bool               `yaml:"send_resolved,omitempty"`
+	// OutboxOnly keeps this config's messages in the outbox folder without
+	// any SMTP delivery (hlalert's built-in receiver when no routing file
+	// is configured); Smarthost must be empty.
+	OutboxOnly bool `yaml:"-"`
 }
 
 // Default template references: the templates shipped in default.tmpl.
@@ -140,9 +144,14 @@ func (c Config) validate(where, baseDir string) (*settings, error) {
 	} else if s.to, err = mail.ParseAddressList(c.To); err != nil {
 		bad("to", "%q: %v", c.To, err)
 	}
-	if c.Smarthost == "" {
+	switch {
+	case c.OutboxOnly:
+		if c.Smarthost != "" {
+			bad("smarthost", "must be empty for an outbox-only config")
+		}
+	case c.Smarthost == "":
 		bad("smarthost", "required (host:port)")
-	} else {
+	default:
 		h, p, err := net.SplitHostPort(c.Smarthost)
 		if err == nil && h == "" {
 			err = errors.New("empty host")

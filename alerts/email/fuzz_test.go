@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzEnvelope: queued .eml files are read back from disk (and may come
-// from alerts/outbox or an operator): parsing never panics, and what it
+// from older hlalert versions or an operator): parsing never panics, and what it
 // returns always has a sender and recipients.
 func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(rawMsg))

@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The durable queue is the outbox folder of alerts/outbox: one RFC 5322
+// The durable queue is the outbox folder (outbox_dir): one RFC 5322
 // .eml file per message, written atomically (temp file, fsync, rename,
 // fsync folder) before Send returns. The deliverer sends the .eml files
 // at the top of the folder in name order (names start with the UTC time
@@ -51,12 +51,12 @@ func (b Backoff) after(attempts int) time.Duration {
 
 // QueueOptions configures a Queue.
 type QueueOptions struct {
-	Dir string // the outbox folder (alerts/outbox's outbox_dir); created when missing
+	Dir string // the outbox folder (outbox_dir); created when missing
 	// Transports by name (receiver "#" email_configs index). NewSender
 	// fills them; tests may add their own.
 	Transports map[string]Transport
 	// DefaultTransport delivers queued .eml files without an
-	// X-Hlalert-Transport header (e.g. written by alerts/outbox); "" leaves
+	// X-Hlalert-Transport header (e.g. written by hand or by older hlalert versions); "" leaves
 	// them alone.
 	DefaultTransport string
 	Backoff          Backoff       // zero: 10s doubling up to 10m
@@ -77,6 +77,7 @@ type Queue struct {
 
 	mu     sync.Mutex
 	retry  map[string]*retryState // by transport
+	held   map[string]bool        // transports whose messages stay queued (no SMTP)
 	perm   map[string]int         // permanent failures by file name
 	oldest time.Time              // queued time of the oldest queued message; zero: none
 
@@ -116,6 +117,7 @@ func NewQueue(o QueueOptions) (*Queue, error) {
 		log:        o.Logger,
 		kick:       make(chan struct{}, 1),
 		retry:      map[string]*retryState{},
+		held:       map[string]bool{},
 		perm:       map[string]int{},
 	}
 	for k, v := range o.Transports {
@@ -162,6 +164,16 @@ func (q *Queue) SetTransport(name string, t Transport) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.transports[name] = t
+	delete(q.held, name)
+}
+
+// Hold marks a transport whose messages stay in the outbox undelivered
+// (no SMTP configured): they are neither sent nor reported as errors.
+func (q *Queue) Hold(name string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.transports, name)
+	q.held[name] = true
 }
 
 func (q *Queue) oldestAge() float64 {
@@ -289,9 +301,10 @@ func (q *Queue) DeliverDue(ctx context.Context) time.Time {
 		q.mu.Lock()
 		tr := q.transports[env.transport]
 		rs := q.retry[env.transport]
+		held := q.held[env.transport]
 		q.mu.Unlock()
 		if tr == nil {
-			if env.transport != "" && !blocked[env.transport] {
+			if env.transport != "" && !blocked[env.transport] && !held {
 				q.log.Error("email queue: no transport configured for queued message; kept", "file", path, "transport", env.transport)
 			}
 			blocked[env.transport] = true

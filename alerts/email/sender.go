@@ -74,12 +74,27 @@ func NewSender(o SenderOptions) (*Sender, error) {
 	}
 	err = validateReceivers(tmpl, o.Receivers, o.BaseDir, o.GrafanaURL, func(name string, i int, st *settings) {
 		s.receivers[name] = append(s.receivers[name], st)
+		if st.cfg.OutboxOnly {
+			o.Queue.Hold(TransportName(name, i))
+			return
+		}
 		o.Queue.SetTransport(TransportName(name, i), &smtpTransport{s: st, timeout: timeout})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Validate checks the receivers' configs and templates as NewSender
+// does, without touching a queue (config checks and reloads, which must
+// not change the running transports when they fail).
+func Validate(o SenderOptions) error {
+	tmpl, err := NewTemplates(o.BaseDir, o.TemplateFiles...)
+	if err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	return validateReceivers(tmpl, o.Receivers, o.BaseDir, o.GrafanaURL, nil)
 }
 
 // Send renders the batch for each email config of its receiver and
@@ -119,6 +134,10 @@ func (s *Sender) Send(ctx context.Context, b notify.Batch) error {
 		added, err := s.queue.Enqueue(key, msg)
 		if err != nil {
 			return fmt.Errorf("email: receiver %q: %w", b.Receiver, err)
+		}
+		if st.cfg.OutboxOnly {
+			s.log.Info("no SMTP configured: notification kept in the outbox", "outbox", s.queue.dir, "key", key, "receiver", b.Receiver, "group_key", b.GroupKey, "seq", b.Seq, "alerts", len(bb.Alerts), "new", added)
+			continue
 		}
 		s.log.Info("email queued", "receiver", b.Receiver, "transport", tr, "group_key", b.GroupKey, "seq", b.Seq, "alerts", len(bb.Alerts), "new", added)
 	}

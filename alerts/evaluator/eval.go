@@ -117,6 +117,9 @@ func (e *Evaluator) evalGroup(ctx context.Context, g *group, ts time.Time) {
 		log.Error("save alert state", "err", err)
 	}
 	e.notify(context.WithoutCancel(ctx), after, bAfter)
+	if e.deps.AfterEval != nil && ctx.Err() == nil {
+		e.deps.AfterEval(ctx, g.def.Name, len(errs) == 0)
+	}
 }
 
 // write hands recorded samples and ALERTS series on: to the embedded store

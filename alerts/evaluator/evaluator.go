@@ -53,6 +53,10 @@ type Deps struct {
 	// Scrape runs the embedded mode's scraper; nil: alerts/scrape.
 	// Tests set it to a no-op.
 	Scrape func(ctx context.Context, targets []config.Target)
+	// AfterEval is called after each evaluation of a group, once its
+	// notifications are handed over; healthy means no rule failed (the
+	// watchdog beats on it). nil: none.
+	AfterEval func(ctx context.Context, group string, healthy bool)
 }
 
 // Evaluator runs the rule groups of a config.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -42,6 +43,10 @@ type Options struct {
 	Logger    *slog.Logger        // nil: slog.Default()
 	// ReloadTimeout bounds a POST /-/reload; 0 means one minute.
 	ReloadTimeout time.Duration
+	// Silences, when set, is mounted at /api/v1/silences and
+	// /api/v1/silence/{id} (silence.NewHandler) and its List shown on the
+	// status page. nil: the page says notifications have no silences.
+	Silences *silence.Store
 }
 
 func (o Options) validate() error {
@@ -91,6 +96,11 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
 	mux.HandleFunc("GET /{$}", h.status)
+	if opts.Silences != nil {
+		sh := silence.NewHandler(opts.Silences, opts.Logger)
+		mux.Handle("/api/v1/silences", sh)
+		mux.Handle("/api/v1/silence/", sh)
+	}
 	return mux, nil
 }
 
@@ -177,6 +187,24 @@ func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	data := buildPage(h.opts.Evaluator.Status(), h.opts.Evaluator.Ready())
+	if st := h.opts.Silences; st != nil {
+		data.SilencesOn = true
+		sils, err := st.List()
+		if err != nil {
+			data.SilencesErr = err.Error()
+		}
+		now := time.Now()
+		for _, s := range sils {
+			if state := s.State(now); state != silence.StateExpired {
+				ms := make([]string, len(s.Matchers))
+				for i, m := range s.Matchers {
+					ms[i] = m.String()
+				}
+				data.Silences = append(data.Silences, pageSilence{ID: s.ID, State: state, Matchers: strings.Join(ms, ", "),
+					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
+			}
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := h.page.Execute(w, data); err != nil {
 		h.log.Warn("render status page", "err", err)
@@ -190,6 +218,15 @@ type pageData struct {
 	Active       []pageAlert
 	FiringCount  int
 	PendingCount int
+	SilencesOn   bool
+	SilencesErr  string
+	Silences     []pageSilence // pending and active
+}
+
+type pageSilence struct {
+	ID, State, Matchers string
+	StartsAt, EndsAt    time.Time
+	CreatedBy, Comment  string
 }
 
 type pageAlert struct {

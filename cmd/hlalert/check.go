@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/daemon"
 	"io"
 	"io/fs"
 	"os"
@@ -38,9 +40,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fset := flag.NewFlagSet("check", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	strict := fset.Bool("strict", false, "exit 1 on warnings too")
+	runConfig := fset.String("config", "", "also validate this run config (of hlalert run): its keys, its notify section (routing file, e-mail configs, templates, hand-off, watchdog) and its rule files")
 	evalInterval := fset.Duration("eval-interval", time.Minute, "evaluation interval of groups without their own `interval` (vmalert's -evaluationInterval)")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hlalert check [flags] PATH...")
+		fmt.Fprintln(stderr, "usage: hlalert check [flags] PATH...\n       hlalert check [flags] -config hlalert.yaml [PATH...]")
 		fmt.Fprintln(stderr, "\nValidates rule files and rule test files (directories are walked for *.yml and *.yaml):")
 		fmt.Fprintln(stderr, "MetricsQL syntax and support by the embedded engine, templates, names, durations, keys.")
 		fmt.Fprintln(stderr, "Exit status: 0 clean or only warnings, 1 errors (or warnings with -strict), 2 usage errors.")
@@ -53,7 +56,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitUsage
 	}
-	if fset.NArg() == 0 {
+	if fset.NArg() == 0 && *runConfig == "" {
 		fmt.Fprintln(stderr, "hlalert check: no PATH given")
 		fset.Usage()
 		return exitUsage
@@ -63,7 +66,14 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 
-	paths, usageErrs := collectPaths(fset.Args())
+	paths0 := fset.Args()
+	var cfgErrs []error
+	if *runConfig != "" {
+		globs, errs := checkRunConfig(*runConfig)
+		cfgErrs = errs
+		paths0 = append(paths0, globs...)
+	}
+	paths, usageErrs := collectPaths(paths0)
 	for _, e := range usageErrs {
 		fmt.Fprintf(stderr, "hlalert check: %v\n", e)
 	}
@@ -92,6 +102,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return a.pos.Col - b.pos.Col
 	})
 	nErr, nWarn := 0, 0
+	for _, e := range cfgErrs {
+		fmt.Fprintf(stdout, "%s\n", configDiag(e))
+		nErr++
+	}
 	for _, d := range c.diags {
 		fmt.Fprintf(stdout, "%s: %s: %s\n", d.pos, d.severity, d.msg)
 		if d.severity == sevError {
@@ -299,4 +313,47 @@ func (c *checker) checkTestFile(path string) {
 	for _, e := range unittest.CheckTests(f) {
 		c.addErr(e)
 	}
+}
+
+// checkRunConfig validates a run config and its notify section; it
+// returns the rule files its rule_files globs match, to be checked too.
+func checkRunConfig(path string) ([]string, []error) {
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		return nil, unjoin(err)
+	}
+	var errs []error
+	if _, err := daemon.PlanNotify(cfg); err != nil {
+		errs = unjoin(err)
+	}
+	var files []string
+	for _, g := range cfg.RuleFiles {
+		m, _ := filepath.Glob(g)
+		if len(m) == 0 {
+			errs = append(errs, fmt.Errorf("%s: rule_files: %q matches no file", path, g))
+		}
+		files = append(files, m...)
+	}
+	return files, errs
+}
+
+func unjoin(err error) []error {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// configDiag formats a config error as "file:line:col: error: msg".
+func configDiag(err error) string {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("%s: %s: %s", rulefmt.Pos{File: ce.File, Line: ce.Line, Col: ce.Col}, sevError, ce.Msg)
+	}
+	return fmt.Sprintf("%s: %v", sevError, err)
 }

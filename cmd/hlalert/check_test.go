@@ -44,6 +44,8 @@ func TestCheckCLI(t *testing.T) {
 		{"no_args", []string{"check"}, exitUsage, "hlalert check: no PATH given\nusage: hlalert check [flags] PATH..."},
 		{"bad_flag", []string{"check", "--nope", "x"}, exitUsage, "flag provided but not defined: -nope"},
 		{"help", []string{"check", "-h"}, exitOK, "usage: hlalert check [flags] PATH..."},
+		{"run_config_bad_notify", []string{"check", "-config", "../../alerts/config/testdata/notify.bad.yaml"}, exitFail, ""},
+		{"run_config_default", []string{"check", "-config", "defaultconfig/hlalert.yaml"}, exitOK, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,27 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hlalert/hlalert/alerts/config"
-	"github.com/hlalert/hlalert/alerts/datasource"
-	"github.com/hlalert/hlalert/alerts/evaluator"
-	"github.com/hlalert/hlalert/alerts/history"
-	"github.com/hlalert/hlalert/alerts/lokipush"
-	"github.com/hlalert/hlalert/alerts/metrics"
-	"github.com/hlalert/hlalert/alerts/outbox"
-	"github.com/hlalert/hlalert/alerts/remotewrite"
-	"github.com/hlalert/hlalert/alerts/web"
+	"github.com/hlalert/hlalert/alerts/daemon"
 )
 
 // defaultConfig is the standalone mode's config and rules (kept identical
@@ -109,102 +98,14 @@ func writeDefaultConfig(dir string) (string, error) {
 	return filepath.Join(dir, "hlalert.yaml"), nil
 }
 
-func authOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
-	o := datasource.HTTPOptions{BearerToken: h.BearerToken, Client: c}
-	if h.BasicAuth != nil {
-		o.BasicAuthUser, o.BasicAuthPassword = h.BasicAuth.Username, h.BasicAuth.Password
-	}
-	return o
-}
-
-// authTransport adds basic or bearer authentication (lokipush takes a
-// client, not credentials).
-type authTransport struct {
-	next http.RoundTripper
-	opts datasource.HTTPOptions
-}
-
-func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	switch {
-	case a.opts.BearerToken != "":
-		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+a.opts.BearerToken)
-	case a.opts.BasicAuthUser != "":
-		req = req.Clone(req.Context())
-		req.SetBasicAuth(a.opts.BasicAuthUser, a.opts.BasicAuthPassword)
-	}
-	return a.next.RoundTrip(req)
-}
-
-// serve runs the evaluator and the HTTP side until ctx ends.
+// serve runs the daemon until ctx ends; SIGHUP reloads the config.
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	deps := evaluator.Deps{Logger: logger, Metrics: metrics.NewEvaluator(reg)}
-	ob, err := outbox.New(outbox.Options{Dir: cfg.OutboxDir, Logger: logger, Registerer: reg})
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	deps.Notifier = ob
-	var closers []func(context.Context) error
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		for _, c := range closers {
-			if err := c(ctx); err != nil {
-				logger.Error("flush on shutdown", "err", err)
-			}
-		}
-	}()
-	if rw := cfg.RemoteWrite; rw != nil {
-		c, err := evaluator.NewHTTPClient(rw.HTTP)
-		if err != nil {
-			return fmt.Errorf("remote_write: %w", err)
-		}
-		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: authOptions(rw.HTTP, c), Registerer: reg, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("remote_write: %w", err)
-		}
-		deps.Writer = w
-		closers = append(closers, w.Close)
-	}
-	if hc := cfg.History; hc != nil {
-		c, err := evaluator.NewHTTPClient(hc.HTTP)
-		if err != nil {
-			return fmt.Errorf("history: %w", err)
-		}
-		c.Transport = authTransport{next: c.Transport, opts: authOptions(hc.HTTP, nil)}
-		pc, err := lokipush.New(lokipush.Options{URL: strings.TrimSuffix(strings.TrimRight(hc.URL, "/"), "/loki/api/v1/push"), Tenant: hc.Tenant, Client: c})
-		if err != nil {
-			return fmt.Errorf("history: %w", err)
-		}
-		h, err := history.New(history.Options{Pusher: pc, Registerer: reg, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("history: %w", err)
-		}
-		deps.StateSink = h
-		closers = append(closers, h.Close)
-	}
-	ev, err := evaluator.New(cfg, deps)
-	if err != nil {
-		return err
-	}
-	h, err := web.New(web.Options{Evaluator: ev, Gatherer: reg, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String())
-
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	reload := make(chan struct{})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -214,27 +115,13 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 				return
 			case <-hup:
 				logger.Info("SIGHUP: reloading the config")
-				if err := ev.Reload(runCtx); err != nil {
-					logger.Error("reload rejected", "err", err)
+				select {
+				case reload <- struct{}{}:
+				case <-runCtx.Done():
+					return
 				}
 			}
 		}
 	}()
-	evErr := make(chan error, 1)
-	go func() { evErr <- ev.Run(runCtx) }()
-
-	var firstErr error
-	select {
-	case <-ctx.Done():
-	case err := <-srvErr:
-		firstErr = fmt.Errorf("http: %w", err)
-	}
-	cancel()
-	shCtx, shCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer shCancel()
-	_ = srv.Shutdown(shCtx)
-	if err := <-evErr; err != nil && firstErr == nil {
-		firstErr = err
-	}
-	return firstErr
+	return daemon.Run(runCtx, daemon.Options{Config: cfg, Logger: logger, Registry: reg, Reload: reload})
 }

@@ -1,0 +1,317 @@
+// Package daemon wires `hlalert run`: the evaluator, the notification
+// pipeline (dispatcher → e-mail sender and Alertmanager hand-off → the
+// durable outbox queue → SMTP), silences, the watchdog, remote write,
+// state history and the HTTP side, and applies reloads to all of them.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hlalert/hlalert/alerts/amhandoff"
+	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/datasource"
+	"github.com/hlalert/hlalert/alerts/email"
+	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/history"
+	"github.com/hlalert/hlalert/alerts/lokipush"
+	"github.com/hlalert/hlalert/alerts/metrics"
+	"github.com/hlalert/hlalert/alerts/notify"
+	"github.com/hlalert/hlalert/alerts/remotewrite"
+	"github.com/hlalert/hlalert/alerts/silence"
+	"github.com/hlalert/hlalert/alerts/watchdog"
+	"github.com/hlalert/hlalert/alerts/web"
+)
+
+// Options configures Run.
+type Options struct {
+	Config   *config.Config // required
+	Logger   *slog.Logger   // nil: slog.Default()
+	Registry *prometheus.Registry
+	// Reload delivers reload requests (SIGHUP in cmd/); nil: only POST /-/reload.
+	Reload <-chan struct{}
+	// Listener serves HTTP; nil: listen on Config.Listen.
+	Listener net.Listener
+	// Ready, when set, is called once HTTP serves (tests learn the address).
+	Ready func(addr string)
+
+	// Tuning for tests; zero values take the production defaults.
+	QueueBackoff        email.Backoff
+	NotifyRetryInterval time.Duration
+}
+
+// Run runs the daemon until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	if cfg == nil {
+		return errors.New("daemon: Config is required")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	plan, err := PlanNotify(cfg)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	queue, err := email.NewQueue(email.QueueOptions{Dir: cfg.OutboxDir, Backoff: o.QueueBackoff, Logger: logger.With("component", "outbox"), Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	sils, err := silence.Open(silence.Options{Dir: filepath.Join(cfg.StateDir, "silences")})
+	if err != nil {
+		return fmt.Errorf("silences: %w", err)
+	}
+	pl := &pipeline{queue: queue, log: logger, reg: reg}
+	if err := pl.apply(plan); err != nil {
+		return err
+	}
+	disp, err := notify.New(notify.Options{
+		Config: plan.Routing, Sender: pl, Silences: sils, StateDir: cfg.StateDir,
+		Logger: logger, RetryInterval: o.NotifyRetryInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	deps := evaluator.Deps{Logger: logger, Metrics: metrics.NewEvaluator(reg), Notifier: disp}
+	deps.AfterEval = func(ctx context.Context, group string, healthy bool) {
+		if w := pl.watchdog.Load(); w != nil && healthy {
+			_ = w.Beat(ctx) // logged by the watchdog
+		}
+	}
+	var pending atomic.Pointer[pendingReload]
+	deps.Load = func(ctx context.Context) (*config.Config, error) {
+		c, err := config.LoadFile(cfg.Path)
+		if err != nil {
+			return nil, err
+		}
+		p, err := PlanNotify(c)
+		if err != nil {
+			return nil, fmt.Errorf("notify: %w", err)
+		}
+		pending.Store(&pendingReload{plan: p})
+		return c, nil
+	}
+
+	var closers []func(context.Context) error
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, c := range closers {
+			if err := c(ctx); err != nil {
+				logger.Error("flush on shutdown", "err", err)
+			}
+		}
+	}()
+	if rw := cfg.RemoteWrite; rw != nil {
+		c, err := evaluator.NewHTTPClient(rw.HTTP)
+		if err != nil {
+			return fmt.Errorf("remote_write: %w", err)
+		}
+		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: authOptions(rw.HTTP, c), Registerer: reg, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("remote_write: %w", err)
+		}
+		deps.Writer = w
+		closers = append(closers, w.Close)
+	}
+	if hc := cfg.History; hc != nil {
+		c, err := evaluator.NewHTTPClient(hc.HTTP)
+		if err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		c.Transport = authTransport{next: c.Transport, opts: authOptions(hc.HTTP, nil)}
+		pc, err := lokipush.New(lokipush.Options{URL: strings.TrimSuffix(strings.TrimRight(hc.URL, "/"), "/loki/api/v1/push"), Tenant: hc.Tenant, Client: c})
+		if err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		h, err := history.New(history.Options{Pusher: pc, Registerer: reg, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		deps.StateSink = h
+		closers = append(closers, h.Close)
+	}
+	ev, err := evaluator.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	// reload reloads the evaluator (which calls deps.Load, validating the
+	// notify section too) and, only when it accepted the new config,
+	// applies the new routing and senders: a bad config keeps the old.
+	var reloadMu sync.Mutex
+	reload := func(ctx context.Context) error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		pending.Store(nil)
+		if err := ev.Reload(ctx); err != nil {
+			return err
+		}
+		if p := pending.Swap(nil); p != nil {
+			if err := pl.apply(p.plan); err != nil {
+				logger.Error("apply notify config", "err", err)
+				return err
+			}
+			disp.ApplyConfig(p.plan.Routing)
+			logger.Info("notification routing reloaded", "routing", p.plan.Routing.File)
+		}
+		return nil
+	}
+	h, err := web.New(web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils})
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String())
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-o.Reload:
+				logger.Info("reloading the config")
+				if err := reload(runCtx); err != nil {
+					logger.Error("reload rejected", "err", err)
+				}
+			}
+		}
+	}()
+	go func() { defer wg.Done(); _ = disp.Run(runCtx) }()
+	go func() { defer wg.Done(); _ = queue.Run(runCtx) }()
+	evErr := make(chan error, 1)
+	go func() { evErr <- ev.Run(runCtx) }()
+
+	var firstErr error
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		firstErr = fmt.Errorf("http: %w", err)
+	}
+	cancel()
+	shCtx, shCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer shCancel()
+	_ = srv.Shutdown(shCtx)
+	if err := <-evErr; err != nil && firstErr == nil {
+		firstErr = err
+	}
+	wg.Wait()
+	return firstErr
+}
+
+type pendingReload struct{ plan *Plan }
+
+// reloader is the evaluator as the web handler sees it, with the reload
+// that also applies the notify section.
+type reloader struct {
+	*evaluator.Evaluator
+	reload func(context.Context) error
+}
+
+func (r reloader) Reload(ctx context.Context) error { return r.reload(ctx) }
+
+// pipeline is the dispatcher's Sender; apply swaps what it sends through.
+type pipeline struct {
+	queue    *email.Queue
+	log      *slog.Logger
+	reg      prometheus.Registerer
+	cur      atomic.Pointer[fanout]
+	watchdog atomic.Pointer[watchdog.Watchdog]
+	wdReg    bool
+}
+
+func (p *pipeline) Send(ctx context.Context, b notify.Batch) error {
+	return p.cur.Load().Send(ctx, b)
+}
+
+func (p *pipeline) apply(plan *Plan) error {
+	eo := plan.Email
+	eo.Queue, eo.Logger = p.queue, p.log
+	es, err := email.NewSender(eo)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	f := &fanout{email: es, hasMail: map[string]bool{}, log: p.log}
+	for _, r := range es.Receivers() {
+		f.hasMail[r] = true
+	}
+	if plan.Handoff != nil {
+		ho := *plan.Handoff
+		ho.Logger = p.log
+		if f.handoff, err = amhandoff.New(ho); err != nil {
+			return fmt.Errorf("notify: alertmanager_handoff: %w", err)
+		}
+	}
+	var w *watchdog.Watchdog
+	if plan.Watchdog != nil {
+		wo := *plan.Watchdog
+		wo.Logger = p.log
+		if !p.wdReg { // its metrics are registered once
+			wo.Registerer, p.wdReg = p.reg, true
+		}
+		if w, err = watchdog.New(wo); err != nil {
+			return fmt.Errorf("notify: watchdog: %w", err)
+		}
+	}
+	p.cur.Store(f)
+	p.watchdog.Store(w)
+	return nil
+}
+
+func authOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
+	o := datasource.HTTPOptions{BearerToken: h.BearerToken, Client: c}
+	if h.BasicAuth != nil {
+		o.BasicAuthUser, o.BasicAuthPassword = h.BasicAuth.Username, h.BasicAuth.Password
+	}
+	return o
+}
+
+// authTransport adds basic or bearer authentication (lokipush takes a
+// client, not credentials).
+type authTransport struct {
+	next http.RoundTripper
+	opts datasource.HTTPOptions
+}
+
+func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch {
+	case a.opts.BearerToken != "":
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+a.opts.BearerToken)
+	case a.opts.BasicAuthUser != "":
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(a.opts.BasicAuthUser, a.opts.BasicAuthPassword)
+	}
+	return a.next.RoundTrip(req)
+}

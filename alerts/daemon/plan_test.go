@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hlalert/hlalert/alerts/config"
+)
+
+func loadCfg(t *testing.T, notify string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	am, err := os.ReadFile("testdata/am.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"am.yml": string(am), "r.yaml": "groups: []\n", "token": "tok\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := "datasource: {embedded: {targets: [{job: a, url: 'http://127.0.0.1:1/m'}]}}\nrule_files: [r.yaml]\n" + notify
+	cfg, err := config.Load(filepath.Join(dir, "hlalert.yaml"), []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestPlanNotify(t *testing.T) {
+	for _, tc := range []struct {
+		name, notify string
+		wantErr      []string
+		check        func(t *testing.T, p *Plan)
+	}{
+		{name: "builtin", check: func(t *testing.T, p *Plan) {
+			cs := p.Email.Receivers[BuiltinReceiver]
+			if len(cs) != 1 || !cs[0].OutboxOnly || cs[0].Smarthost != "" {
+				t.Errorf("built-in receiver configs = %+v", cs)
+			}
+		}},
+		{name: "extras", notify: "notify:\n  routing_file: am.yml\n  receivers:\n    ops: {send_resolved: false, auth_mechanism: XOAUTH2, auth_token_file: token}\n",
+			check: func(t *testing.T, p *Plan) {
+				c := p.Email.Receivers["ops"][0]
+				if c.SendResolved == nil || *c.SendResolved || c.AuthMechanism != "XOAUTH2" || !strings.HasSuffix(c.AuthTokenFile, "/token") || c.OutboxOnly {
+					t.Errorf("ops config = %+v", c)
+				}
+			}},
+		{name: "unknown receiver", notify: "notify:\n  routing_file: am.yml\n  receivers:\n    nobody: {send_resolved: true}\n    drop: {send_resolved: true}\n",
+			wantErr: []string{`notify.receivers.drop: receiver "drop" has no email_configs`, `notify.receivers.nobody: no receiver "nobody" in the routing`}},
+		{name: "handoff", notify: "notify:\n  routing_file: am.yml\n  alertmanager_handoff: {urls: ['http://am:9093']}\n  watchdog: {url: 'http://hc/ping'}\n",
+			check: func(t *testing.T, p *Plan) {
+				if p.Handoff == nil || p.Handoff.URLs[0] != "http://am:9093" || p.Watchdog == nil || p.Watchdog.URL != "http://hc/ping" {
+					t.Errorf("plan = %+v", p)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := PlanNotify(loadCfg(t, tc.notify))
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, p)
+		})
+	}
+}
