@@ -134,8 +134,24 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// The notify section: full.good.yaml and notify.bad.yaml above, and
+	// these shapes, whose relative paths resolve against testdata/.
+	for _, n := range []string{
+		"notify: {}\n",
+		"notify:\n  routing_file: notify/alertmanager.yml\n",
+		"notify:\n  routing_file: notify/alertmanager.yml\n  templates: [notify/*.tmpl]\n  receivers: {ops: {send_resolved: true}}\n",
+		"notify:\n  receivers:\n    ops: {auth_mechanism: XOAUTH2, auth_token_file: notify/oauth_token}\n",
+		"notify:\n  alertmanager_handoff: {urls: ['http://am:9093'], timeout: 10s}\n  watchdog: {url: 'https://hc.example/ping', method: GET, interval: 1m}\n",
+		"notify: [routing_file]\n",
+		"notify:\n  receivers: [ops]\n",
+	} {
+		f.Add([]byte("datasource: {embedded: {targets: [{job: a, url: 'http://127.0.0.1:1/m'}]}}\nrule_files: [r.yaml]\n" + n))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Load("testdata/fuzz.yaml", data)
+		if cfg != nil && cfg.Notify.RoutingFile != "" && !filepath.IsAbs(cfg.Notify.RoutingFile) {
+			t.Fatalf("notify.routing_file %q not resolved to an absolute path", cfg.Notify.RoutingFile)
+		}
 		if (cfg == nil) == (err == nil) {
 			t.Fatalf("Load returned cfg %v and err %v", cfg, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,7 +72,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	sils, err := silence.Open(silence.Options{Dir: filepath.Join(cfg.StateDir, "silences")})
+	sils, err := silence.Open(silence.Options{Dir: cfg.StateDir})
 	if err != nil {
 		return fmt.Errorf("silences: %w", err)
 	}

@@ -162,6 +162,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with a real Mailpit")
 	}
+	t.Parallel()
 	mp := realserver.StartMailpit(t)
 	tg := &target{}
 	srv := httptest.NewServer(tg)

@@ -9,7 +9,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/config"
 )
 
-func loadCfg(t *testing.T, notify string) *config.Config {
+func loadCfg(t testing.TB, notify string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	am, err := os.ReadFile("testdata/am.yml")
@@ -76,4 +76,37 @@ func TestPlanNotify(t *testing.T) {
 			tc.check(t, p)
 		})
 	}
+}
+
+// FuzzPlanNotify: the routing file named by notify.routing_file is
+// outside input (an operator's Alertmanager config); PlanNotify never
+// panics, and its errors name the routing file.
+func FuzzPlanNotify(f *testing.F) {
+	f.Add([]byte(BuiltinRouting))
+	for _, glob := range []string{"testdata/*.yml", "../notify/testdata/*.yml", "../notify/testdata/bad/*.yml"} {
+		files, _ := filepath.Glob(glob)
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	cfg := loadCfg(f, "notify:\n  routing_file: am.yml\n")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(cfg.Notify.RoutingFile, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := PlanNotify(cfg)
+		if (p == nil) == (err == nil) {
+			t.Fatalf("PlanNotify returned plan %v and err %v", p, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "am.yml") {
+			t.Fatalf("error does not name the routing file: %v", err)
+		}
+		if p != nil && p.Routing == nil {
+			t.Fatal("plan without routing")
+		}
+	})
 }

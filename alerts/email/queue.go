@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/mail"
 	"net/textproto"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hlalert/hlalert/alerts/atomicfile"
 )
 
 // The durable queue is the outbox folder (outbox_dir): one RFC 5322
@@ -199,8 +200,8 @@ func (q *Queue) Enqueue(key string, msg []byte) (bool, error) {
 		}
 	}
 	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-mail-" + key + ".eml"
-	if err := writeAtomic(filepath.Join(q.dir, name), msg); err != nil {
-		return false, err
+	if err := atomicfile.Write(filepath.Join(q.dir, name), msg, 0o600); err != nil {
+		return false, fmt.Errorf("email queue: %w", err)
 	}
 	q.m.enqueued.Inc()
 	q.m.queued.Inc()
@@ -470,10 +471,13 @@ func (q *Queue) moveTo(name, sub string) error {
 	if err := os.Rename(filepath.Join(q.dir, name), filepath.Join(q.dir, sub, name)); err != nil {
 		return fmt.Errorf("email queue: move %s to %s/: %w", name, sub, err)
 	}
-	if err := syncDir(filepath.Join(q.dir, sub)); err != nil {
-		return err
+	if err := atomicfile.SyncDir(filepath.Join(q.dir, sub)); err != nil {
+		return fmt.Errorf("email queue: %w", err)
 	}
-	return syncDir(q.dir)
+	if err := atomicfile.SyncDir(q.dir); err != nil {
+		return fmt.Errorf("email queue: %w", err)
+	}
+	return nil
 }
 
 // pruneSent forgets delivered messages older than the retention.
@@ -489,45 +493,4 @@ func (q *Queue) pruneSent() {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// writeAtomic writes data to path: temp file in the same folder, fsync,
-// rename, fsync the folder.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.eml")
-	if err != nil {
-		return fmt.Errorf("email queue: create temp file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("email queue: write %s: %w", f.Name(), err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("email queue: fsync %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("email queue: close %s: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("email queue: rename to %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("email queue: open folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return fmt.Errorf("email queue: fsync folder %s: %w", dir, err)
-	}
-	return nil
 }

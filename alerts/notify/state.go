@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hlalert/hlalert/alerts/atomicfile"
 )
 
 // StateFileName is the dispatcher's file in the state directory: the
@@ -83,44 +85,8 @@ func writeState(dir string, st stateFile) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("notify state: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(dir, StateFileName), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, StateFileName), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("notify state: %w", err)
-	}
-	return nil
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-notify-*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open folder to fsync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/atomicfile"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 )
@@ -86,32 +87,8 @@ func (s *Store) Save(st State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir, FileName+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(s.Path(), b, 0o600); err != nil {
 		return fmt.Errorf("save state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: fsync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save state: close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return fmt.Errorf("save state: open directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("save state: fsync directory %s: %w", s.dir, err)
 	}
 	return nil
 }

@@ -10,34 +10,72 @@ import (
 )
 
 // The success path against a real SMTP server is tested in alerts/email
-// (Mailpit e2e: realserver is internal to alerts/). Here: the CLI's
-// failure report, exit codes and config errors.
+// and alerts/daemon (Mailpit e2e: realserver is internal to alerts/).
+// Here: the CLI reads the run config, its failure report, exit codes and
+// config errors.
 func TestNotifyTestCLI(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "email.yaml")
-	cfg := "outbox_dir: outbox\nreceivers:\n  ops:\n    - to: op@home.example\n      from: hlalert@nas.home.example\n      smarthost: 127.0.0.1:1\n      require_tls: false\n"
-	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
+	write := func(path, data string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"notify", "test", "--config", p, "--timeout", "2s"}, &stdout, &stderr)
-	if code != exitFail || !strings.Contains(stdout.String(), "FAIL ops#0 -> op@home.example: smtp 127.0.0.1:1") ||
-		!strings.Contains(stdout.String(), "1 message(s) still queued in "+filepath.Join(dir, "outbox")) {
-		t.Fatalf("SMTP down: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	down := writeRunConfig(t, "notify:\n  routing_file: alertmanager.yml\n")
+	dir := filepath.Dir(down)
+	write(filepath.Join(dir, "alertmanager.yml"), `route: {receiver: ops}
+receivers:
+  - name: ops
+    email_configs:
+      - to: op@home.example
+        from: hlalert@nas.home.example
+        smarthost: 127.0.0.1:1
+        require_tls: false
+  - name: nomail
+`)
+	builtin := writeRunConfig(t, "")
+	typo := writeRunConfig(t, "notify:\n  routing_file: alertmanager.yml\n  receivers:\n    ops: {send_resolvd: true}\n")
+	write(filepath.Join(filepath.Dir(typo), "alertmanager.yml"), "route: {receiver: ops}\nreceivers: [{name: ops}]\n")
+
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr []string
+	}{
+		{"smtp_down", []string{"--config", down, "--timeout", "2s"}, exitFail,
+			[]string{"FAIL ops#0 -> op@home.example: smtp 127.0.0.1:1", "1 message(s) queued in " + filepath.Join(dir, "outbox")}, nil},
+		{"unknown_receiver", []string{"--config", down, "--receiver", "nobody"}, exitUsage,
+			nil, []string{`no receiver "nobody" with email_configs in ` + filepath.Join(dir, "alertmanager.yml") + " (have: ops)"}},
+		{"receiver_without_mail", []string{"--config", down, "--receiver", "nomail"}, exitUsage,
+			nil, []string{`no receiver "nomail" with email_configs`}},
+		{"builtin_outbox_only", []string{"--config", builtin}, exitOK,
+			[]string{"kept outbox#0 -> operator@localhost: notify.routing_file is not set", "1 message(s) queued in " + filepath.Join(filepath.Dir(builtin), "outbox")}, nil},
+		{"typo", []string{"--config", typo}, exitUsage,
+			nil, []string{"hlalert.yaml:10:11: notify.receivers.ops: unknown key \"send_resolvd\""}},
+		{"no_config", nil, exitUsage, nil, []string{"--config is required"}},
 	}
-	stdout.Reset()
-	stderr.Reset()
-	code = run(context.Background(), []string{"notify", "test", "--config", p, "--receiver", "nobody"}, &stdout, &stderr)
-	if code != exitUsage || !strings.Contains(stderr.String(), `no e-mail receiver "nobody" (have: ops)`) {
-		t.Fatalf("unknown receiver: exit %d stderr %s", code, stderr.String())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"notify", "test"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
 	}
-	stderr.Reset()
-	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("outbox_dir: x\nreceivers:\n  ops:\n    - to: a@b\n      form: typo@x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code = run(context.Background(), []string{"notify", "test", "--config", bad}, &stdout, &stderr)
-	if code != exitUsage || !strings.Contains(stderr.String(), "line 5: field form not found") {
-		t.Fatalf("typo: exit %d stderr %s", code, stderr.String())
+	// The built-in routing's message is an .eml file in the outbox.
+	emls, _ := filepath.Glob(filepath.Join(filepath.Dir(builtin), "outbox", "*.eml"))
+	if len(emls) != 1 {
+		t.Errorf("outbox holds %v, want one .eml", emls)
 	}
 }

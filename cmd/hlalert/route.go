@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -13,23 +14,28 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
+	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/daemon"
 	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/silence"
 )
 
-// runRoute is `hlalert route`: which receivers an alert reaches and why.
+// runRoute is `hlalert route --config hlalert.yaml --labels 'k=v,...'`:
+// which receivers an alert reaches and why, through the routing of the
+// run config's notify section (its routing_file, or the built-in routing
+// without one), and whether the silences and firing alerts in its
+// state_dir mute it.
 func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("route", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	cfgPath := fset.String("config", "", "routing file in Alertmanager format (route, receivers, inhibit_rules, time_intervals) (required)")
+	cfgPath := fset.String("config", "", "the `hlalert run` config (its notify section and state_dir) (required)")
 	lbls := fset.String("labels", "", "the alert's labels: 'k=v,k2=\"v, with comma\"' (required)")
-	stateDir := fset.String("state-dir", "", "state directory of a running hlalert: also show silences and inhibitions by its firing alerts")
 	at := fset.String("time", "", "evaluate time intervals at this RFC 3339 time instead of now")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hlalert route --config ROUTING_FILE --labels 'k=v,...' [--state-dir DIR] [--time RFC3339]")
+		fmt.Fprintln(stderr, "usage: hlalert route --config hlalert.yaml --labels 'k=v,...' [--time RFC3339]")
 		fmt.Fprintln(stderr, "\nPrints which receivers an alert with these labels reaches and why: the route path with")
-		fmt.Fprintln(stderr, "its matchers, group_by, timings, continue and time intervals; with --state-dir also")
-		fmt.Fprintln(stderr, "whether silences or firing alerts (inhibit_rules) mute it.")
+		fmt.Fprintln(stderr, "its matchers, group_by, timings, continue and time intervals; and whether the silences")
+		fmt.Fprintln(stderr, "or firing alerts (inhibit_rules) in the config's state_dir mute it.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
@@ -62,15 +68,24 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hlalert route: --labels: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := notify.LoadConfig(*cfgPath)
+	runCfg, err := config.LoadFile(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "hlalert route: %v\n", err)
 		return exitUsage
 	}
+	plan, err := daemon.PlanNotify(runCfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "hlalert route: %v\n", err)
+		return exitUsage
+	}
+	cfg := plan.Routing
+	stateDir := runCfg.StateDir
+	_, statErr := os.Stat(stateDir)
+	haveState := statErr == nil
 	var silenced []silence.Silence
 	var inhibitedBy []string
-	if *stateDir != "" {
-		store, err := silence.Open(silence.Options{Dir: *stateDir})
+	if haveState {
+		store, err := silence.Open(silence.Options{Dir: stateDir})
 		if err != nil {
 			fmt.Fprintf(stderr, "hlalert route: %v\n", err)
 			return exitFail
@@ -86,7 +101,7 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				silenced = append(silenced, s)
 			}
 		}
-		alerts, err := notify.LoadAlerts(*stateDir)
+		alerts, err := notify.LoadAlerts(stateDir)
 		if err != nil {
 			fmt.Fprintf(stderr, "hlalert route: %v\n", err)
 			return exitFail
@@ -100,6 +115,7 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		inhibitedBy = cfg.Inhibited(lset, firing)
 	}
 
+	fmt.Fprintf(stdout, "routing: %s\n", cfg.File)
 	matches := cfg.Match(lset)
 	fmt.Fprintf(stdout, "alert %s reaches %d route(s):\n", formatLabels(lset), len(matches))
 	for _, m := range matches {
@@ -109,7 +125,10 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stdout, "  group:     %s\n", formatLabels(m.GroupLabels))
 		fmt.Fprintf(stdout, "  timings:   group_wait=%s group_interval=%s repeat_interval=%s\n", fmtDur(m.GroupWait), fmtDur(m.GroupInterval), fmtDur(m.RepeatInterval))
 		fmt.Fprintf(stdout, "  continue:  %t\n", m.Continue)
-		fmt.Fprintf(stdout, "  resolved:  %s\n", map[bool]string{true: "sent", false: "not sent (send_resolved: false)"}[cfg.SendResolved(m.Receiver)])
+		fmt.Fprintf(stdout, "  resolved:  %s\n", map[bool]string{true: "sent", false: "not sent (send_resolved: false)"}[sendsResolved(cfg.SendResolved(m.Receiver), runCfg.Notify.Receivers[m.Receiver].SendResolved)])
+		if cs := plan.Email.Receivers[m.Receiver]; len(cs) > 0 && cs[0].OutboxOnly {
+			fmt.Fprintf(stdout, "  delivery:  outbox only (notify.routing_file not set: messages stay in %s as .eml files)\n", runCfg.OutboxDir)
+		}
 		if !cfg.HasIntegrations(m.Receiver) {
 			fmt.Fprintln(stdout, "  delivery:  none (receiver has no email_configs: alerts are dropped)")
 		}
@@ -120,19 +139,21 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stdout, "  muted at %s: %s\n", now.UTC().Format(time.RFC3339), why)
 		}
 	}
-	if *stateDir != "" {
-		fmt.Fprintln(stdout)
-		if len(silenced) == 0 {
-			fmt.Fprintln(stdout, "silenced: no")
-		}
-		for _, s := range silenced {
-			fmt.Fprintf(stdout, "silenced: by %s until %s (%s: %s)\n", s.ID, s.EndsAt.UTC().Format(time.RFC3339), s.CreatedBy, s.Comment)
-		}
-		if len(inhibitedBy) == 0 {
-			fmt.Fprintln(stdout, "inhibited: no")
-		} else {
-			fmt.Fprintf(stdout, "inhibited: by %s\n", strings.Join(inhibitedBy, ", "))
-		}
+	fmt.Fprintln(stdout)
+	if !haveState {
+		fmt.Fprintf(stdout, "silenced, inhibited: not checked (state_dir %s does not exist yet)\n", stateDir)
+		return exitOK
+	}
+	if len(silenced) == 0 {
+		fmt.Fprintln(stdout, "silenced: no")
+	}
+	for _, s := range silenced {
+		fmt.Fprintf(stdout, "silenced: by %s until %s (%s: %s)\n", s.ID, s.EndsAt.UTC().Format(time.RFC3339), s.CreatedBy, s.Comment)
+	}
+	if len(inhibitedBy) == 0 {
+		fmt.Fprintln(stdout, "inhibited: no")
+	} else {
+		fmt.Fprintf(stdout, "inhibited: by %s\n", strings.Join(inhibitedBy, ", "))
 	}
 	return exitOK
 }
@@ -174,3 +195,10 @@ func formatLabels(m map[string]string) string {
 }
 
 func fmtDur(d time.Duration) string { return model.Duration(d).String() }
+
+// sendsResolved: the routing's send_resolved (the dispatcher drops
+// resolved alerts when it is false) and notify.receivers.NAME.send_resolved
+// (the e-mail sender drops them when it is false) must both allow it.
+func sendsResolved(routing bool, extra *bool) bool {
+	return routing && (extra == nil || *extra)
+}

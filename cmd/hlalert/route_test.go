@@ -3,17 +3,47 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
+// writeRunConfig writes a minimal run config with the given notify
+// section into a new temporary folder and returns its path.
+func writeRunConfig(t *testing.T, notify string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hlalert.yaml")
+	cfg := "datasource:\n  embedded:\n    targets: [{job: a, url: \"http://127.0.0.1:1/metrics\"}]\nrule_files: [rules.yaml]\nstate_dir: state\noutbox_dir: outbox\n" + notify
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var untilRE = regexp.MustCompile(`until \S+`)
+
 func TestRouteCLI(t *testing.T) {
-	state := t.TempDir()
+	routing, err := filepath.Abs("testdata/route/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRouting := writeRunConfig(t, fmt.Sprintf("notify:\n  routing_file: %q\n", routing))
+	noState := writeRunConfig(t, fmt.Sprintf("notify:\n  routing_file: %q\n", routing))
+	builtin := writeRunConfig(t, "")
+	badRouting, err := filepath.Abs("../../alerts/notify/testdata/bad/undefined-receiver.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := writeRunConfig(t, fmt.Sprintf("notify:\n  routing_file: %q\n", badRouting))
+	typo := writeRunConfig(t, "notify:\n  routing_fil: x.yml\n")
+
 	var out, errb bytes.Buffer
-	// A silence in the state dir shows up in route's answer.
-	if code := run(context.Background(), []string{"silence", "add", "--state-dir", state, "--matcher", `owner="team-A"`, "--author", "me", "--comment", "test", "--duration", "1h"}, &out, &errb); code != exitOK {
+	// A silence added for the config shows up in route's answer.
+	if code := run(context.Background(), []string{"silence", "add", "--config", withRouting, "--matcher", `owner="team-A"`, "--author", "me", "--comment", "test", "--duration", "1h"}, &out, &errb); code != exitOK {
 		t.Fatalf("silence add: %d %s", code, errb.String())
 	}
 	silID := strings.TrimSpace(out.String())
@@ -23,13 +53,17 @@ func TestRouteCLI(t *testing.T) {
 		wantCode int
 		stderr   string
 	}{
-		{"continue", []string{"route", "--config", "testdata/route/alertmanager.yml", "--labels", `owner=team-A,env=production,job=backup`}, exitOK, ""},
-		{"root", []string{"route", "--config", "testdata/route/alertmanager.yml", "--labels", `alertname=X`}, exitOK, ""},
-		{"muted_weekend", []string{"route", "--config", "testdata/route/alertmanager.yml", "--labels", `team=night,alertname="a, b"`, "--time", "2026-11-21T12:00:00Z"}, exitOK, ""},
-		{"state", []string{"route", "--config", "testdata/route/alertmanager.yml", "--labels", `owner=team-A`, "--state-dir", state}, exitOK, ""},
-		{"bad_labels", []string{"route", "--config", "testdata/route/alertmanager.yml", "--labels", `owner=~team`}, exitUsage, "only name=value pairs"},
+		{"continue", []string{"route", "--config", withRouting, "--labels", `owner=team-A,env=production,job=backup`}, exitOK, ""},
+		{"root", []string{"route", "--config", withRouting, "--labels", `alertname=X`}, exitOK, ""},
+		{"muted_weekend", []string{"route", "--config", withRouting, "--labels", `team=night,alertname="a, b"`, "--time", "2026-11-21T12:00:00Z"}, exitOK, ""},
+		{"state", []string{"route", "--config", withRouting, "--labels", `owner=team-A`}, exitOK, ""},
+		{"no_state", []string{"route", "--config", noState, "--labels", `owner=team-A`}, exitOK, ""},
+		{"builtin", []string{"route", "--config", builtin, "--labels", `alertname=X,host=nas`}, exitOK, ""},
+		{"bad_labels", []string{"route", "--config", withRouting, "--labels", `owner=~team`}, exitUsage, "only name=value pairs"},
 		{"missing", []string{"route", "--labels", `a=b`}, exitUsage, "--config and --labels are required"},
-		{"bad_config", []string{"route", "--config", "../../alerts/notify/testdata/bad/undefined-receiver.yml", "--labels", `a=b`}, exitUsage, `undefined-receiver.yml:5:15: undefined receiver "nobody"`},
+		{"extra_args", []string{"route", "--config", withRouting, "--labels", `a=b`, "x"}, exitUsage, `unexpected arguments ["x"]`},
+		{"bad_routing", []string{"route", "--config", bad, "--labels", `a=b`}, exitUsage, `undefined-receiver.yml:5:15: undefined receiver "nobody"`},
+		{"bad_config", []string{"route", "--config", typo, "--labels", `a=b`}, exitUsage, `hlalert.yaml:8:3: notify: unknown key "routing_fil"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +79,11 @@ func TestRouteCLI(t *testing.T) {
 				return
 			}
 			got := strings.ReplaceAll(stdout.String(), silID, "SILENCE_ID")
+			got = strings.ReplaceAll(got, filepath.Dir(routing), "TESTDATA")
+			for _, c := range []string{noState, builtin} {
+				got = strings.ReplaceAll(got, filepath.Dir(c), "CONFIG_DIR")
+			}
+			got = untilRE.ReplaceAllString(got, "until END") // the silence's end varies
 			golden := filepath.Join("testdata/route", tc.name+".golden")
 			if updateGolden() {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -54,11 +93,6 @@ func TestRouteCLI(t *testing.T) {
 			want, err := os.ReadFile(golden)
 			if err != nil {
 				t.Fatalf("%v (run with -update)", err)
-			}
-			if tc.name == "state" {
-				// The silence's end time varies; compare up to it.
-				got = got[:strings.Index(got, "until")]
-				want = want[:bytes.Index(want, []byte("until"))]
 			}
 			if got != string(want) {
 				t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
