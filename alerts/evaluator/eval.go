@@ -240,32 +240,48 @@ func (e *Evaluator) persist(force bool) error {
 	groups := e.groups
 	all := e.builtinAlerts()
 	e.mu.Unlock()
+	// persist runs after every group evaluation: gather the alerts into
+	// one presized map and build the state to save only when it changed.
+	n := len(all)
+	for _, g := range groups {
+		g.mu.Lock()
+		n += len(g.snapAlerts)
+		g.mu.Unlock()
+	}
+	if n > len(all) {
+		grown := make(map[string]ref, n)
+		maps.Copy(grown, all)
+		all = grown
+	}
 	for _, g := range groups {
 		g.mu.Lock()
 		maps.Copy(all, g.snapAlerts)
 		g.mu.Unlock()
 	}
-	st := statestore.State{SavedAt: time.Now()}
-	view := make(map[string]rule.Alert, len(all))
 	e.mu.Lock()
 	changed := force || len(all) != len(e.lastSaved)
+	for k, r := range all {
+		if changed {
+			break
+		}
+		old, ok := e.lastSaved[k]
+		changed = !ok || !sameState(old, r.alert) || e.savedSent[k] != e.sent[k]
+	}
+	if !changed {
+		e.mu.Unlock()
+		return nil
+	}
+	st := statestore.State{SavedAt: time.Now(), Entries: make([]statestore.Entry, 0, len(all))}
+	view := make(map[string]rule.Alert, len(all))
 	for _, k := range sortedKeys(all) {
 		r := all[k]
 		s := e.sent[k]
-		en := statestore.Entry{File: r.file, Group: r.group, Rule: r.rule, Alert: r.alert, LastSentAt: s.at, LastSentState: s.state}
-		st.Entries = append(st.Entries, en)
+		st.Entries = append(st.Entries, statestore.Entry{File: r.file, Group: r.group, Rule: r.rule, Alert: r.alert, LastSentAt: s.at, LastSentState: s.state})
 		v := r.alert
 		v.LastValue, v.Annotations, v.ID = 0, nil, 0
 		view[k] = v
-		if !changed {
-			old, ok := e.lastSaved[k]
-			changed = !ok || !sameState(old, v) || e.savedSent[k] != s
-		}
 	}
 	e.mu.Unlock()
-	if !changed {
-		return nil
-	}
 	if err := e.state.Save(st); err != nil {
 		return fmt.Errorf("persist: %w", err)
 	}

@@ -287,12 +287,14 @@ func (g *group) evalRules(ctx context.Context, ts time.Time) ([]series.Point, []
 // so that neither waits for an evaluation. Called with g.evalMu held; it
 // returns the alerts by key.
 func (g *group) refresh() map[string]ref {
-	var rules []RuleStatus
+	rules := make([]RuleStatus, 0, len(g.g.Rules))
 	for i, r := range g.g.Rules {
 		rs := RuleStatus{Name: r.Name(), Expr: r.Expr(), Health: "unknown"}
 		if i < len(g.def.Rules) {
 			d := g.def.Rules[i]
-			rs.Labels, rs.Annotations = maps.Clone(d.Labels), maps.Clone(d.Annotations)
+			// Shared with the definition, which never changes; status
+			// copies them on the way out.
+			rs.Labels, rs.Annotations = d.Labels, d.Annotations
 			rs.For, rs.KeepFiringFor = d.For, d.KeepFiringFor
 		}
 		h := r.Health()

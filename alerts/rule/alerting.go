@@ -176,6 +176,9 @@ func (ar *AlertingRule) Eval(ctx context.Context, q Querier, ts time.Time, limit
 		ar.health.Err = fmt.Errorf("query %q: %w", ar.expr, err)
 		return nil, ar.health.Err
 	}
+	if len(res) == 0 {
+		ar.releaseTemplates()
+	}
 	tq := func(ctx context.Context, expr string) (series.Vector, error) { return q.Query(ctx, expr, ts) }
 
 	type result struct {
