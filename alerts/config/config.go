@@ -185,7 +185,7 @@ func Load(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config path %q: %w", path, err)
 	}
-	d := &decoder{file: path, dir: filepath.Dir(abs)}
+	d := newDecoder(path, filepath.Dir(abs))
 	cfg := d.decode(data)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.sortedErrors()...)

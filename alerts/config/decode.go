@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 var (
@@ -38,9 +40,19 @@ func (e *Error) Error() string {
 
 // decoder walks yaml.Nodes, collecting every error with its position.
 type decoder struct {
-	file string
-	dir  string
-	errs []*Error
+	yamlnode.Reader // reports through errorf
+	file            string
+	dir             string
+	errs            []*Error
+}
+
+func newDecoder(file, dir string) *decoder {
+	d := &decoder{file: file, dir: dir}
+	d.Reader = yamlnode.Reader{
+		Report:    func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) },
+		OtherKind: "an unexpected node",
+	}
+	return d
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -87,7 +99,7 @@ func (d *decoder) decode(data []byte) *Config {
 		d.errs = append(d.errs, &Error{File: d.file, Msg: "empty config: datasource and rule_files are required"})
 		return cfg
 	}
-	root := resolve(doc.Content[0])
+	root := yamlnode.Resolve(doc.Content[0])
 	fs, ok := d.fields(root, "config", "datasource", "rule_files", "evaluation_interval", "external_labels",
 		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify", "query_step")
 	if !ok {
@@ -99,8 +111,8 @@ func (d *decoder) decode(data []byte) *Config {
 		d.errorf(root, "datasource: required")
 	}
 	if f, ok := fs["rule_files"]; ok {
-		for _, n := range d.list(f.val, "rule_files") {
-			if s, ok := d.str(n, "rule_files"); ok {
+		for _, n := range d.List(f.Value, "rule_files") {
+			if s, ok := d.Str(n, "rule_files"); ok {
 				if s == "" {
 					d.errorf(n, "rule_files: empty glob")
 					continue
@@ -115,105 +127,87 @@ func (d *decoder) decode(data []byte) *Config {
 	}
 	if _, set := fs["rule_files"]; !set {
 		d.errorf(root, "rule_files: required")
-	} else if n := resolve(fs["rule_files"].val); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+	} else if n := yamlnode.Resolve(fs["rule_files"].Value); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.errorf(n, "rule_files: at least one glob is required")
 	}
 	if f, ok := fs["evaluation_interval"]; ok {
-		if v, ok := d.positiveDuration(f.val, "evaluation_interval"); ok {
+		if v, ok := d.positiveDuration(f.Value, "evaluation_interval"); ok {
 			cfg.EvaluationInterval = v
 		}
 	}
 	if f, ok := fs["query_step"]; ok {
-		if v, ok := d.duration(f.val, "query_step"); ok {
+		if v, ok := d.duration(f.Value, "query_step"); ok {
 			if v < 0 {
-				d.errorf(f.val, "query_step: must not be negative")
+				d.errorf(f.Value, "query_step: must not be negative")
 			} else {
 				cfg.QueryStep = v
 			}
 		}
 	}
 	if f, ok := fs["external_labels"]; ok {
-		cfg.ExternalLabels = d.labels(f.val, "external_labels")
+		cfg.ExternalLabels = d.labels(f.Value, "external_labels")
 	}
 	if f, ok := fs["external_url"]; ok {
-		cfg.ExternalURL = d.url(f.val, "external_url")
+		cfg.ExternalURL = d.url(f.Value, "external_url")
 	}
 	if f, ok := fs["state_dir"]; ok {
-		if s, ok := d.nonEmpty(f.val, "state_dir"); ok {
+		if s, ok := d.nonEmpty(f.Value, "state_dir"); ok {
 			cfg.StateDir = d.path(s)
 		}
 	}
 	if f, ok := fs["outbox_dir"]; ok {
-		if s, ok := d.nonEmpty(f.val, "outbox_dir"); ok {
+		if s, ok := d.nonEmpty(f.Value, "outbox_dir"); ok {
 			cfg.OutboxDir = d.path(s)
 		}
 	}
 	if f, ok := fs["listen"]; ok {
-		if s, ok := d.nonEmpty(f.val, "listen"); ok {
+		if s, ok := d.nonEmpty(f.Value, "listen"); ok {
 			if _, port, err := splitHostPort(s); err != nil {
-				d.errorf(f.val, "listen: %v", err)
+				d.errorf(f.Value, "listen: %v", err)
 			} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-				d.errorf(f.val, "listen: bad port %q", port)
+				d.errorf(f.Value, "listen: bad port %q", port)
 			} else {
 				cfg.Listen = s
 			}
 		}
 	}
 	if f, ok := fs["datasource_down_after"]; ok {
-		if v, ok := d.integer(f.val, "datasource_down_after", 1); ok {
+		if v, ok := d.Int(f.Value, "datasource_down_after", 1); ok {
 			cfg.DatasourceDownAfter = v
 		}
 	}
 	if f, ok := fs["remote_write"]; ok {
-		cfg.RemoteWrite = d.remoteWrite(f.val)
+		cfg.RemoteWrite = d.remoteWrite(f.Value)
 	} else if vm := cfg.Datasource.VictoriaMetrics; vm != nil {
 		if u, err := ImportURL(vm.URL); err == nil {
 			cfg.RemoteWrite = &RemoteWrite{URL: u, HTTP: vm.HTTP}
 		}
 	}
 	if f, ok := fs["history"]; ok {
-		cfg.History = d.history(f.val)
+		cfg.History = d.history(f.Value)
 	}
 	if f, ok := fs["notify"]; ok {
-		cfg.Notify = d.notify(f.val)
+		cfg.Notify = d.notify(f.Value)
 	}
 	return cfg
 }
 
-type field struct{ key, val *yaml.Node }
-
 // fields checks that n is a mapping with only allowed keys, each once.
-func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]field, bool) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
-		return nil, false
-	}
-	out := map[string]field{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
+func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]yamlnode.Field, bool) {
+	m := yamlnode.Mapping{Allowed: allowed, StringKeys: true}
+	return m.Fields(n, func(is yamlnode.Issue) {
+		k := is.Node
+		switch is.Problem {
+		case yamlnode.NotMapping:
+			d.errorf(k, "%s: expected a mapping, got %s", what, d.KindName(k))
+		case yamlnode.KeyNotString:
 			d.errorf(k, "%s: keys must be strings", what)
-			continue
-		}
-		known := false
-		for _, a := range allowed {
-			if a == k.Value {
-				known = true
-				break
-			}
-		}
-		if !known {
+		case yamlnode.UnknownKey:
 			d.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sorted(allowed), ", "))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
+		case yamlnode.RepeatedKey:
 			d.errorf(k, "%s: key %q set twice", what, k.Value)
-			continue
 		}
-		out[k.Value] = field{k, v}
-	}
-	return out, true
+	})
 }
 
 func sorted(s []string) []string {
@@ -222,41 +216,8 @@ func sorted(s []string) []string {
 	return c
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "null"
-		}
-		return fmt.Sprintf("%s %q", strings.TrimPrefix(n.ShortTag(), "!!"), n.Value)
-	}
-	return "an unexpected node"
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
-	n = resolve(n)
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.errorf(n, "%s: expected a string, got %s", what, kindName(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
 func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
-	s, ok := d.str(n, what)
+	s, ok := d.Str(n, what)
 	if ok && s == "" {
 		d.errorf(n, "%s: must not be empty", what)
 		return "", false
@@ -264,17 +225,8 @@ func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
 	return s, ok
 }
 
-func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s: expected a list, got %s", what, kindName(n))
-		return nil
-	}
-	return n.Content
-}
-
 func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
-	s, ok := d.str(n, what)
+	s, ok := d.Str(n, what)
 	if !ok {
 		return 0, false
 	}
@@ -293,30 +245,6 @@ func (d *decoder) positiveDuration(n *yaml.Node, what string) (time.Duration, bo
 		return 0, false
 	}
 	return v, ok
-}
-
-func (d *decoder) integer(n *yaml.Node, what string, min int) (int, bool) {
-	n = resolve(n)
-	var i int
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
-		d.errorf(n, "%s: expected an integer, got %s", what, kindName(n))
-		return 0, false
-	}
-	if i < min {
-		d.errorf(n, "%s: must be at least %d, got %d", what, min, i)
-		return 0, false
-	}
-	return i, true
-}
-
-func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
-	n = resolve(n)
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		d.errorf(n, "%s: expected true or false, got %s", what, kindName(n))
-		return false, false
-	}
-	return b, true
 }
 
 // url checks an http(s) URL with a host.
@@ -354,9 +282,9 @@ func urlErr(err error) error {
 }
 
 func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		d.errorf(n, "%s: expected a mapping, got %s", what, d.KindName(n))
 		return nil
 	}
 	out := map[string]string{}
@@ -370,7 +298,7 @@ func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
 			d.errorf(k, "%s: label %q set twice", what, k.Value)
 			continue
 		}
-		if s, ok := d.str(v, what+"."+k.Value); ok {
+		if s, ok := d.Str(v, what+"."+k.Value); ok {
 			out[k.Value] = s
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/tmpl"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Group types after normalisation.
@@ -114,6 +115,11 @@ func CheckGroupNames(files []*File) []error {
 // of all documents.
 func Load(path string, data []byte) (*File, []error) {
 	l := &loader{path: path, lines: strings.Split(string(data), "\n")}
+	l.Reader = yamlnode.Reader{
+		Report:      func(n *yaml.Node, msg string) { l.errorf(n, "%s", msg) },
+		OtherKind:   "an alias",
+		NullIsEmpty: true, // like vmalert (yaml.v2): null is "", any scalar its text
+	}
 	f := &File{Path: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	groupAt := map[string]Pos{}
@@ -159,10 +165,11 @@ func sortByPos(errs []error) {
 }
 
 type loader struct {
-	path  string
-	lines []string
-	errs  []error
-	warns []*Error
+	yamlnode.Reader // reports through errorf
+	path            string
+	lines           []string
+	errs            []error
+	warns           []*Error
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.path, Line: n.Line, Col: n.Column} }
@@ -189,106 +196,30 @@ func (l *loader) yamlError(err error) {
 	l.errAt(Pos{File: l.path}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
-// resolve follows aliases.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "null"
-		}
-		return fmt.Sprintf("%s %q", strings.TrimPrefix(n.ShortTag(), "!!"), n.Value)
-	}
-	return "an alias"
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-type field struct{ key, val *yaml.Node }
-
 // fields returns the pairs of a mapping, reporting a non-mapping, a
 // duplicate key and a key not in allowed. YAML merge keys (<<) are
 // followed; explicit keys win over merged ones.
-func (l *loader) fields(n *yaml.Node, what string, allowed []string) (map[string]field, bool) {
-	n = resolve(n)
-	if isNull(n) {
-		return map[string]field{}, true
-	}
-	if n.Kind != yaml.MappingNode {
-		l.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
-		return nil, false
-	}
-	out := map[string]field{}
-	var merged []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			l.errorf(k, "%s: keys must be strings, got %s", what, kindName(k))
-			continue
-		}
-		if k.ShortTag() == "!!merge" {
-			merged = append(merged, v)
-			continue
-		}
-		if prev, ok := out[k.Value]; ok {
-			l.errorf(k, "%s: field %q already set at line %d", what, k.Value, prev.key.Line)
-			continue
-		}
-		if !slices.Contains(allowed, k.Value) {
+func (l *loader) fields(n *yaml.Node, what string, allowed []string) (map[string]yamlnode.Field, bool) {
+	m := yamlnode.Mapping{Allowed: allowed, NullIsEmpty: true, StringKeys: true, ResolveKeys: true, Merge: true}
+	return m.Fields(n, func(is yamlnode.Issue) {
+		k := is.Node
+		switch is.Problem {
+		case yamlnode.NotMapping:
+			l.errorf(k, "%s: expected a mapping, got %s", what, l.KindName(k))
+		case yamlnode.KeyNotString:
+			l.errorf(k, "%s: keys must be strings, got %s", what, l.KindName(k))
+		case yamlnode.RepeatedKey:
+			l.errorf(k, "%s: field %q already set at line %d", what, k.Value, is.Prev.Line)
+		case yamlnode.UnknownKey:
 			l.errorf(k, "%s: unknown field %q (allowed: %s)", what, k.Value, strings.Join(allowed, ", "))
-			continue
 		}
-		out[k.Value] = field{k, v}
-	}
-	for _, m := range merged {
-		m = resolve(m)
-		srcs := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			srcs = m.Content
-		}
-		for _, s := range srcs {
-			mf, ok := l.fields(s, what, allowed)
-			if !ok {
-				continue
-			}
-			for k, f := range mf {
-				if _, ok := out[k]; !ok {
-					out[k] = f
-				}
-			}
-		}
-	}
-	return out, true
-}
-
-// str decodes a scalar as a string; null is "". Like vmalert (yaml.v2), any
-// scalar is accepted as its text.
-func (l *loader) str(n *yaml.Node, what string) (string, bool) {
-	n = resolve(n)
-	if isNull(n) {
-		return "", true
-	}
-	if n.Kind != yaml.ScalarNode {
-		l.errorf(n, "%s: expected a string, got %s", what, kindName(n))
-		return "", false
-	}
-	return n.Value, true
+	})
 }
 
 // duration decodes a Prometheus or MetricsQL duration (1h30m, 1d, 1w, 90).
 func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
-	n = resolve(n)
-	s, ok := l.str(n, what)
+	n = yamlnode.Resolve(n)
+	s, ok := l.Str(n, what)
 	if !ok {
 		return 0, false
 	}
@@ -303,34 +234,10 @@ func (l *loader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 func (l *loader) nonNegDuration(n *yaml.Node, what string) (time.Duration, bool) {
 	d, ok := l.duration(n, what)
 	if ok && d < 0 {
-		l.errorf(resolve(n), "%s: must not be negative, got %s", what, d)
+		l.errorf(yamlnode.Resolve(n), "%s: must not be negative, got %s", what, d)
 		return 0, false
 	}
 	return d, ok
-}
-
-func (l *loader) integer(n *yaml.Node, what string, min int) (int, bool) {
-	n = resolve(n)
-	var i int
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
-		l.errorf(n, "%s: expected an integer, got %s", what, kindName(n))
-		return 0, false
-	}
-	if i < min {
-		l.errorf(n, "%s: must be at least %d, got %d", what, min, i)
-		return 0, false
-	}
-	return i, true
-}
-
-func (l *loader) boolean(n *yaml.Node, what string) (bool, bool) {
-	n = resolve(n)
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		l.errorf(n, "%s: expected true or false, got %s", what, kindName(n))
-		return false, false
-	}
-	return b, true
 }
 
 type strEntry struct {
@@ -341,20 +248,20 @@ type strEntry struct {
 
 // strMap decodes a mapping of string to string, in file order.
 func (l *loader) strMap(n *yaml.Node, what string) []strEntry {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		l.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		l.errorf(n, "%s: expected a mapping, got %s", what, l.KindName(n))
 		return nil
 	}
 	var out []strEntry
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode || isNull(k) {
-			l.errorf(k, "%s: keys must be strings, got %s", what, kindName(k))
+		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || yamlnode.IsNull(k) {
+			l.errorf(k, "%s: keys must be strings, got %s", what, l.KindName(k))
 			continue
 		}
 		if line, ok := seen[k.Value]; ok {
@@ -362,7 +269,7 @@ func (l *loader) strMap(n *yaml.Node, what string) []strEntry {
 			continue
 		}
 		seen[k.Value] = k.Line
-		s, ok := l.str(v, fmt.Sprintf("%s: %s", what, k.Value))
+		s, ok := l.Str(v, fmt.Sprintf("%s: %s", what, k.Value))
 		if !ok {
 			continue
 		}
@@ -405,15 +312,7 @@ func (l *loader) document(doc *yaml.Node, f *File, groupAt map[string]Pos) {
 	if !ok {
 		return
 	}
-	seq := resolve(gs.val)
-	if isNull(seq) {
-		return
-	}
-	if seq.Kind != yaml.SequenceNode {
-		l.errorf(seq, "groups: expected a list, got %s", kindName(seq))
-		return
-	}
-	for _, gn := range seq.Content {
+	for _, gn := range l.List(gs.Value, "groups") {
 		g, ok := l.group(gn)
 		if !ok {
 			continue
@@ -429,12 +328,12 @@ func (l *loader) document(doc *yaml.Node, f *File, groupAt map[string]Pos) {
 
 // group decodes one group. ok is false when it has no usable name.
 func (l *loader) group(n *yaml.Node) (Group, bool) {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	g := Group{Pos: l.pos(n), Type: TypeMetricsQL}
 	groupWhat := "group"
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k, v := resolve(n.Content[i]), resolve(n.Content[i+1]); k.Value == "name" && v.Kind == yaml.ScalarNode && !isNull(v) {
+			if k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1]); k.Value == "name" && v.Kind == yaml.ScalarNode && !yamlnode.IsNull(v) {
 				groupWhat = fmt.Sprintf("group %q", v.Value)
 			}
 		}
@@ -445,8 +344,8 @@ func (l *loader) group(n *yaml.Node) (Group, bool) {
 	}
 	named := false
 	if f, ok := fs["name"]; ok {
-		g.Name, _ = l.str(f.val, "group name")
-		g.Pos = l.pos(resolve(f.val))
+		g.Name, _ = l.Str(f.Value, "group name")
+		g.Pos = l.pos(yamlnode.Resolve(f.Value))
 		named = g.Name != ""
 	}
 	if !named {
@@ -455,45 +354,45 @@ func (l *loader) group(n *yaml.Node) (Group, bool) {
 	what := func(key string) string { return fmt.Sprintf("group %q: %s", g.Name, key) }
 	g.IntervalPos = g.Pos
 	if f, ok := fs["type"]; ok {
-		t, _ := l.str(f.val, what("type"))
+		t, _ := l.Str(f.Value, what("type"))
 		switch t {
 		case "", "prometheus", TypeMetricsQL:
 			g.Type = TypeMetricsQL
 		case TypeLogQL:
 			g.Type = TypeLogQL
 		case "graphite", "vlogs":
-			l.errorf(resolve(f.val), "%s: %q rule groups are not supported by hlalert; want metricsql (or prometheus) or logql", what("type"), t)
+			l.errorf(yamlnode.Resolve(f.Value), "%s: %q rule groups are not supported by hlalert; want metricsql (or prometheus) or logql", what("type"), t)
 		default:
-			l.errorf(resolve(f.val), "%s: unknown type %q; want metricsql (or prometheus) or logql", what("type"), t)
+			l.errorf(yamlnode.Resolve(f.Value), "%s: unknown type %q; want metricsql (or prometheus) or logql", what("type"), t)
 		}
 	}
 	if f, ok := fs["interval"]; ok {
-		g.Interval, _ = l.nonNegDuration(f.val, what("interval"))
-		g.IntervalPos = l.pos(resolve(f.val))
+		g.Interval, _ = l.nonNegDuration(f.Value, what("interval"))
+		g.IntervalPos = l.pos(yamlnode.Resolve(f.Value))
 	}
 	if f, ok := fs["eval_offset"]; ok {
-		if d, ok := l.duration(f.val, what("eval_offset")); ok {
+		if d, ok := l.duration(f.Value, what("eval_offset")); ok {
 			g.EvalOffset = d
 			if d.Abs() > g.Interval {
-				l.errorf(resolve(f.val), "%s: its absolute value (%s) must not exceed the group's interval (%s); set interval explicitly", what("eval_offset"), d.Abs(), g.Interval)
+				l.errorf(yamlnode.Resolve(f.Value), "%s: its absolute value (%s) must not exceed the group's interval (%s); set interval explicitly", what("eval_offset"), d.Abs(), g.Interval)
 			}
 		}
 	}
 	if f, ok := fs["eval_delay"]; ok {
-		g.EvalDelay, _ = l.duration(f.val, what("eval_delay"))
+		g.EvalDelay, _ = l.duration(f.Value, what("eval_delay"))
 		if _, both := fs["eval_offset"]; both {
-			l.errorf(f.key, "%s: eval_offset and eval_delay cannot be used together", what("eval_delay"))
+			l.errorf(f.Key, "%s: eval_offset and eval_delay cannot be used together", what("eval_delay"))
 		}
 	}
 	if f, ok := fs["limit"]; ok {
-		g.Limit, _ = l.integer(f.val, what("limit"), 0)
+		g.Limit, _ = l.Int(f.Value, what("limit"), 0)
 	}
 	if f, ok := fs["concurrency"]; ok {
-		g.Concurrency, _ = l.integer(f.val, what("concurrency"), 0)
+		g.Concurrency, _ = l.Int(f.Value, what("concurrency"), 0)
 	}
 	if f, ok := fs["labels"]; ok {
 		var es []strEntry
-		g.Labels, es = l.labels(f.val, what("labels"))
+		g.Labels, es = l.labels(f.Value, what("labels"))
 		// vmalert adds group labels to alerting rules' labels before
 		// templating them.
 		for _, e := range es {
@@ -501,43 +400,36 @@ func (l *loader) group(n *yaml.Node) (Group, bool) {
 		}
 	}
 	if f, ok := fs["params"]; ok {
-		g.Params = l.params(f.val, what("params"))
+		g.Params = l.params(f.Value, what("params"))
 	}
 	if f, ok := fs["headers"]; ok {
-		g.Headers = l.headers(f.val, what("headers"))
+		g.Headers = l.headers(f.Value, what("headers"))
 	}
 	if f, ok := fs["notifier_headers"]; ok {
-		g.NotifierHeaders = l.headers(f.val, what("notifier_headers"))
+		g.NotifierHeaders = l.headers(f.Value, what("notifier_headers"))
 	}
 	if f, ok := fs["eval_alignment"]; ok {
-		if b, ok := l.boolean(f.val, what("eval_alignment")); ok {
+		if b, ok := l.Bool(f.Value, what("eval_alignment")); ok {
 			g.EvalAlignment = &b
 		}
 	}
 	if f, ok := fs["debug"]; ok {
-		g.Debug, _ = l.boolean(f.val, what("debug"))
+		g.Debug, _ = l.Bool(f.Value, what("debug"))
 	}
 	if f, ok := fs["rules"]; ok {
-		seq := resolve(f.val)
-		switch {
-		case isNull(seq):
-		case seq.Kind != yaml.SequenceNode:
-			l.errorf(seq, "%s: expected a list, got %s", what("rules"), kindName(seq))
-		default:
-			ids := map[string]Pos{}
-			for _, rn := range seq.Content {
-				r, ok := l.rule(rn, g)
-				if !ok {
-					continue
-				}
-				id := ruleID(r)
-				if p, dup := ids[id]; dup {
-					l.errAt(r.Pos, "group %q: duplicate rule %q: same name, expr and labels as the rule at %d:%d", g.Name, r.Name(), p.Line, p.Col)
-					continue
-				}
-				ids[id] = r.Pos
-				g.Rules = append(g.Rules, r)
+		ids := map[string]Pos{}
+		for _, rn := range l.List(f.Value, what("rules")) {
+			r, ok := l.rule(rn, g)
+			if !ok {
+				continue
 			}
+			id := ruleID(r)
+			if p, dup := ids[id]; dup {
+				l.errAt(r.Pos, "group %q: duplicate rule %q: same name, expr and labels as the rule at %d:%d", g.Name, r.Name(), p.Line, p.Col)
+				continue
+			}
+			ids[id] = r.Pos
+			g.Rules = append(g.Rules, r)
 		}
 	}
 	return g, named
@@ -564,19 +456,19 @@ func ruleID(r Rule) string {
 }
 
 func (l *loader) params(n *yaml.Node, what string) map[string][]string {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		l.errorf(n, "%s: expected a mapping of names to lists of values, got %s", what, kindName(n))
+		l.errorf(n, "%s: expected a mapping of names to lists of values, got %s", what, l.KindName(n))
 		return nil
 	}
 	out := map[string][]string{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode || isNull(k) {
-			l.errorf(k, "%s: keys must be strings, got %s", what, kindName(k))
+		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || yamlnode.IsNull(k) {
+			l.errorf(k, "%s: keys must be strings, got %s", what, l.KindName(k))
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
@@ -584,12 +476,12 @@ func (l *loader) params(n *yaml.Node, what string) map[string][]string {
 			continue
 		}
 		if v.Kind != yaml.SequenceNode {
-			l.errorf(v, "%s: %s: expected a list of values, got %s", what, k.Value, kindName(v))
+			l.errorf(v, "%s: %s: expected a list of values, got %s", what, k.Value, l.KindName(v))
 			continue
 		}
 		vals := []string{}
 		for _, e := range v.Content {
-			if s, ok := l.str(e, what+": "+k.Value); ok {
+			if s, ok := l.Str(e, what+": "+k.Value); ok {
 				vals = append(vals, s)
 			}
 		}
@@ -599,23 +491,23 @@ func (l *loader) params(n *yaml.Node, what string) map[string][]string {
 }
 
 func (l *loader) headers(n *yaml.Node, what string) []Header {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		l.errorf(n, "%s: expected a list of \"Key: value\" strings, got %s", what, kindName(n))
+		l.errorf(n, "%s: expected a list of \"Key: value\" strings, got %s", what, l.KindName(n))
 		return nil
 	}
 	var out []Header
 	for _, e := range n.Content {
-		s, ok := l.str(e, what)
+		s, ok := l.Str(e, what)
 		if !ok || s == "" {
 			continue
 		}
 		k, v, found := strings.Cut(s, ":")
 		if !found || strings.TrimSpace(k) == "" {
-			l.errorf(resolve(e), "%s: header %q is not in \"Key: value\" form", what, s)
+			l.errorf(yamlnode.Resolve(e), "%s: header %q is not in \"Key: value\" form", what, s)
 			continue
 		}
 		out = append(out, Header{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
@@ -625,7 +517,7 @@ func (l *loader) headers(n *yaml.Node, what string) []Header {
 
 // rule decodes one rule of g. ok is false when the rule is unusable.
 func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	r := Rule{Pos: l.pos(n)}
 	fs, ok := l.fields(n, fmt.Sprintf("group %q: rule", g.Name), ruleKeys)
 	if !ok {
@@ -634,12 +526,12 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 	af, hasAlert := fs["alert"]
 	rf, hasRecord := fs["record"]
 	if hasAlert {
-		r.Alert, _ = l.str(af.val, "alert")
-		r.Pos = l.pos(resolve(af.val))
+		r.Alert, _ = l.Str(af.Value, "alert")
+		r.Pos = l.pos(yamlnode.Resolve(af.Value))
 	}
 	if hasRecord {
-		r.Record, _ = l.str(rf.val, "record")
-		r.Pos = l.pos(resolve(rf.val))
+		r.Record, _ = l.Str(rf.Value, "record")
+		r.Pos = l.pos(yamlnode.Resolve(rf.Value))
 	}
 	r.ExprPos, r.ForPos, r.AnnotationsPos = r.Pos, r.Pos, r.Pos
 	kind := "rule"
@@ -662,15 +554,15 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 	onlyAlerting := func(key string) bool {
 		f, ok := fs[key]
 		if ok && r.Record != "" {
-			l.errorf(f.key, "%s: %s is only valid in alerting rules", kind, key)
+			l.errorf(f.Key, "%s: %s is only valid in alerting rules", kind, key)
 			return false
 		}
 		return ok
 	}
 
 	if f, ok := fs["expr"]; ok {
-		v := resolve(f.val)
-		r.Expr, _ = l.str(v, what("expr"))
+		v := yamlnode.Resolve(f.Value)
+		r.Expr, _ = l.Str(v, what("expr"))
 		r.ExprPos = l.pos(v)
 		r.exprPos = l.scalarOffsets(v)
 	}
@@ -687,15 +579,15 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 	}
 	if onlyAlerting("for") {
 		f := fs["for"]
-		r.For, _ = l.nonNegDuration(f.val, what("for"))
-		r.ForPos = l.pos(resolve(f.val))
+		r.For, _ = l.nonNegDuration(f.Value, what("for"))
+		r.ForPos = l.pos(yamlnode.Resolve(f.Value))
 	}
 	if onlyAlerting("keep_firing_for") {
-		r.KeepFiringFor, _ = l.nonNegDuration(fs["keep_firing_for"].val, what("keep_firing_for"))
+		r.KeepFiringFor, _ = l.nonNegDuration(fs["keep_firing_for"].Value, what("keep_firing_for"))
 	}
 	if f, ok := fs["labels"]; ok {
 		var es []strEntry
-		r.Labels, es = l.labels(f.val, what("labels"))
+		r.Labels, es = l.labels(f.Value, what("labels"))
 		r.LabelPos = map[string]Pos{}
 		for _, e := range es {
 			r.LabelPos[e.name] = l.pos(e.val)
@@ -711,8 +603,8 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 	}
 	if onlyAlerting("annotations") {
 		f := fs["annotations"]
-		r.AnnotationsPos = l.pos(resolve(f.val))
-		es := l.strMap(f.val, what("annotations"))
+		r.AnnotationsPos = l.pos(yamlnode.Resolve(f.Value))
+		es := l.strMap(f.Value, what("annotations"))
 		r.Annotations = make(map[string]string, len(es))
 		for _, e := range es {
 			if !labelNameRE.MatchString(e.name) {
@@ -723,12 +615,12 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 		}
 	}
 	if f, ok := fs["debug"]; ok {
-		if b, ok := l.boolean(f.val, what("debug")); ok {
+		if b, ok := l.Bool(f.Value, what("debug")); ok {
 			r.Debug = &b
 		}
 	}
 	if f, ok := fs["update_entries_limit"]; ok {
-		if i, ok := l.integer(f.val, what("update_entries_limit"), 0); ok {
+		if i, ok := l.Int(f.Value, what("update_entries_limit"), 0); ok {
 			r.UpdateEntriesLimit = &i
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Format is the dialect of a test file.
@@ -134,63 +135,25 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 // fields checks that n is a mapping with only the allowed keys (each at
-// most once) and returns key → value node.
-// resolve follows YAML aliases (*name).
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
+// most once) and returns key → value node (aliases resolved). YAML merge
+// keys (<<: *base) are followed: explicit keys win (for a map of labels,
+// overriding is an error: see strMap).
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
-	n = resolve(n)
-	out := map[string]*yaml.Node{}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return out
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: want a mapping, got %s", what, kindName(n))
-		return out
-	}
-	var merged []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if k.Tag == "!!merge" {
-			merged = append(merged, v)
-			continue
-		}
-		ok := false
-		for _, a := range allowed {
-			if k.Value == a {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+	m := yamlnode.Mapping{Allowed: allowed, NullIsEmpty: true, Merge: true}
+	fs, _ := m.Fields(n, func(is yamlnode.Issue) {
+		k := is.Node
+		switch is.Problem {
+		case yamlnode.NotMapping:
+			d.errorf(k, "%s: want a mapping, got %s", what, kindName(k))
+		case yamlnode.UnknownKey:
 			d.errorf(k, "%s: unknown field %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
+		case yamlnode.RepeatedKey:
 			d.errorf(k, "%s: field %q repeated", what, k.Value)
-			continue
 		}
-		out[k.Value] = v
-	}
-	// YAML merge keys (<<: *base): explicit keys win (for a map of
-	// labels, overriding is an error: see strMap).
-	for _, m := range merged {
-		srcs := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			srcs = m.Content
-		}
-		for _, src := range srcs {
-			for k, v := range d.fields(src, what, allowed...) {
-				if _, ok := out[k]; !ok {
-					out[k] = v
-				}
-			}
-		}
+	})
+	out := make(map[string]*yaml.Node, len(fs))
+	for k, f := range fs {
+		out[k] = f.Value
 	}
 	return out
 }
@@ -213,7 +176,7 @@ func kindName(n *yaml.Node) string {
 }
 
 func (d *decoder) str(n *yaml.Node, what string) string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n == nil {
 		return ""
 	}
@@ -228,7 +191,7 @@ func (d *decoder) str(n *yaml.Node, what string) string {
 }
 
 func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil
 	}
@@ -240,7 +203,7 @@ func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
 }
 
 func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil
 	}

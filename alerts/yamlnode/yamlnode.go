@@ -1,0 +1,210 @@
+// Package yamlnode holds the mechanics shared by the strict decoders that
+// walk gopkg.in/yaml.v3 nodes (rule files, the run config, test files):
+// alias resolution, naming a node's kind, typed scalar readers and a
+// mapping walker that checks keys. It reports problems at nodes; each
+// decoder turns them into its own positioned error type and keeps its own
+// wording where it differs.
+package yamlnode
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxAliasDepth bounds Resolve.
+const maxAliasDepth = 100
+
+// Resolve follows aliases (*name) to the node they stand for.
+func Resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxAliasDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// IsNull reports whether n is a null scalar (null, ~ or nothing).
+func IsNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// KindName names n for a message: "a mapping", "a list", "null", or a
+// scalar's tag and value (`int "3"`); other names any other kind.
+func KindName(n *yaml.Node, other string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if IsNull(n) {
+			return "null"
+		}
+		return fmt.Sprintf("%s %q", strings.TrimPrefix(n.ShortTag(), "!!"), n.Value)
+	}
+	return other
+}
+
+// Reader reads typed values from nodes, resolving aliases first. Each
+// problem goes to Report with the node it is about, as "what: message".
+type Reader struct {
+	// Report receives one problem at a node.
+	Report func(n *yaml.Node, msg string)
+	// OtherKind names a node of no known kind (KindName's other).
+	OtherKind string
+	// NullIsEmpty makes Str and List read null as "" and no items;
+	// otherwise null is reported as the wrong type.
+	NullIsEmpty bool
+}
+
+func (r Reader) errorf(n *yaml.Node, format string, args ...any) {
+	r.Report(n, fmt.Sprintf(format, args...))
+}
+
+// KindName names n for a message (see KindName).
+func (r Reader) KindName(n *yaml.Node) string { return KindName(n, r.OtherKind) }
+
+// Str reads a scalar as its text.
+func (r Reader) Str(n *yaml.Node, what string) (string, bool) {
+	n = Resolve(n)
+	if r.NullIsEmpty && IsNull(n) {
+		return "", true
+	}
+	if n.Kind != yaml.ScalarNode || IsNull(n) {
+		r.errorf(n, "%s: expected a string, got %s", what, r.KindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// List reads a sequence's items.
+func (r Reader) List(n *yaml.Node, what string) []*yaml.Node {
+	n = Resolve(n)
+	if r.NullIsEmpty && IsNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		r.errorf(n, "%s: expected a list, got %s", what, r.KindName(n))
+		return nil
+	}
+	return n.Content
+}
+
+// Int reads an !!int scalar of at least min.
+func (r Reader) Int(n *yaml.Node, what string, min int) (int, bool) {
+	n = Resolve(n)
+	var i int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
+		r.errorf(n, "%s: expected an integer, got %s", what, r.KindName(n))
+		return 0, false
+	}
+	if i < min {
+		r.errorf(n, "%s: must be at least %d, got %d", what, min, i)
+		return 0, false
+	}
+	return i, true
+}
+
+// Bool reads a !!bool scalar.
+func (r Reader) Bool(n *yaml.Node, what string) (bool, bool) {
+	n = Resolve(n)
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+		r.errorf(n, "%s: expected true or false, got %s", what, r.KindName(n))
+		return false, false
+	}
+	return b, true
+}
+
+// Field is one key of a mapping and its value (aliases resolved).
+type Field struct{ Key, Value *yaml.Node }
+
+// Problem is what Mapping.Fields found wrong.
+type Problem int
+
+// The problems of a mapping.
+const (
+	NotMapping   Problem = iota + 1 // Node: the value that is not a mapping
+	KeyNotString                    // Node: a key that is not a scalar
+	UnknownKey                      // Node: a key not in Allowed
+	RepeatedKey                     // Node: the repeated key; Prev: its first use
+)
+
+// Issue is one problem of a mapping, for the caller to word.
+type Issue struct {
+	Problem Problem
+	Node    *yaml.Node
+	Prev    *yaml.Node
+}
+
+// Mapping says how Fields checks a mapping.
+type Mapping struct {
+	// Allowed lists the keys that may be set.
+	Allowed []string
+	// NullIsEmpty reads null as an empty mapping; otherwise it is
+	// NotMapping.
+	NullIsEmpty bool
+	// StringKeys reports a key that is not a scalar (KeyNotString);
+	// otherwise such a key is checked by its Value like any other.
+	StringKeys bool
+	// ResolveKeys follows aliases used as keys before checking them.
+	ResolveKeys bool
+	// Merge follows YAML merge keys (<<: *base, or a list of them): their
+	// mappings are checked the same way and fill in the keys not set
+	// explicitly; an earlier merged mapping wins over a later one.
+	Merge bool
+}
+
+// Fields returns the keys of the mapping n, each once, reporting each
+// problem to report in file order (merged mappings after the explicit
+// keys). ok is false when n is not a mapping.
+func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Field, ok bool) {
+	n = Resolve(n)
+	if m.NullIsEmpty && IsNull(n) {
+		return map[string]Field{}, true
+	}
+	if n.Kind != yaml.MappingNode {
+		report(Issue{Problem: NotMapping, Node: n})
+		return nil, false
+	}
+	out := map[string]Field{}
+	var merged []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], Resolve(n.Content[i+1])
+		if m.ResolveKeys {
+			k = Resolve(k)
+		}
+		if m.StringKeys && k.Kind != yaml.ScalarNode {
+			report(Issue{Problem: KeyNotString, Node: k})
+			continue
+		}
+		if m.Merge && k.Tag == "!!merge" {
+			merged = append(merged, v)
+			continue
+		}
+		if !slices.Contains(m.Allowed, k.Value) {
+			report(Issue{Problem: UnknownKey, Node: k})
+			continue
+		}
+		if prev, dup := out[k.Value]; dup {
+			report(Issue{Problem: RepeatedKey, Node: k, Prev: prev.Key})
+			continue
+		}
+		out[k.Value] = Field{k, v}
+	}
+	for _, src := range merged {
+		srcs := []*yaml.Node{src}
+		if src.Kind == yaml.SequenceNode {
+			srcs = src.Content
+		}
+		for _, s := range srcs {
+			mf, _ := m.Fields(s, report)
+			for k, f := range mf {
+				if _, set := out[k]; !set {
+					out[k] = f
+				}
+			}
+		}
+	}
+	return out, true
+}
