@@ -62,7 +62,7 @@ func (l *Loki) Query(ctx context.Context, expr string, ts time.Time) (series.Vec
 	}
 	if status != http.StatusOK && !json.Valid(body) {
 		// Loki answers plain text for bad queries.
-		return nil, fmt.Errorf("query %s: HTTP %d: %s", l.endpoint, status, strings.TrimSpace(head(body)))
+		return nil, &StatusError{Endpoint: l.endpoint, StatusCode: status, Err: errors.New(strings.TrimSpace(head(body)))}
 	}
 	var probe struct {
 		Data struct {
@@ -74,7 +74,7 @@ func (l *Loki) Query(ctx context.Context, expr string, ts time.Time) (series.Vec
 	}
 	v, err := ParsePrometheusResponse(body)
 	if err != nil {
-		return nil, fmt.Errorf("query %s (HTTP %d): %w", l.endpoint, status, err)
+		return nil, &StatusError{Endpoint: l.endpoint, StatusCode: status, Err: err}
 	}
 	return v, nil
 }

@@ -52,7 +52,7 @@ func TestLokiRequest(t *testing.T) {
 	if _, err := l.Query(ctx, `{job="logs"}`, time.Unix(1700000000, 0)); err == nil || !strings.Contains(err.Error(), "not numbers") {
 		t.Fatalf("log query: err = %v", err)
 	}
-	if _, err := l.Query(ctx, `bad(`, time.Unix(1700000000, 0)); err == nil || !strings.Contains(err.Error(), "HTTP 400: parse error") {
+	if _, err := l.Query(ctx, `bad(`, time.Unix(1700000000, 0)); err == nil || !strings.Contains(err.Error(), "(HTTP 400): parse error") {
 		t.Fatalf("bad query: err = %v", err)
 	}
 }

@@ -142,10 +142,28 @@ func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (seri
 	}
 	v, err := ParsePrometheusResponse(body)
 	if err != nil {
-		return nil, fmt.Errorf("query %s (HTTP %d): %w", p.endpoint, status, err)
+		return nil, &StatusError{Endpoint: p.endpoint, StatusCode: status, Err: err}
 	}
 	return v, nil
 }
+
+// StatusError is an answer that could not be used, with its HTTP status:
+// a 5xx means the datasource is failing (down, overloaded, behind a proxy
+// that lost it), a 4xx that the query itself is wrong.
+type StatusError struct {
+	Endpoint   string
+	StatusCode int
+	Err        error // what was wrong with the answer
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("query %s (HTTP %d): %v", e.Endpoint, e.StatusCode, e.Err)
+}
+
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// ServerSide tells whether the datasource failed (5xx) rather than the query.
+func (e *StatusError) ServerSide() bool { return e.StatusCode/100 == 5 }
 
 func formatTime(t time.Time) string {
 	ms := t.UnixMilli()

@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -164,5 +165,38 @@ func TestPrometheusAgainstVictoriaMetrics(t *testing.T) {
 	}
 	if _, err := p.Query(ctx, `nosuchfunc(x)`, base); err == nil || !strings.Contains(err.Error(), "nosuchfunc") {
 		t.Fatalf("bad query error = %v", err)
+	}
+}
+
+// TestStatusError: an unusable answer carries its HTTP status, so callers
+// tell a failing datasource (5xx) from a wrong query (4xx) without reading
+// message text.
+func TestStatusError(t *testing.T) {
+	for _, tc := range []struct {
+		status     int
+		body       string
+		serverSide bool
+	}{
+		{http.StatusBadGateway, "<html>502 Bad Gateway</html>", true},
+		{http.StatusServiceUnavailable, `{"status":"error","errorType":"unavailable","error":"too many queries"}`, true},
+		{http.StatusUnprocessableEntity, `{"status":"error","errorType":"bad_data","error":"unknown func"}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			fmt.Fprint(w, tc.body)
+		}))
+		p, err := NewPrometheus(PrometheusOptions{URL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Query(context.Background(), "up", time.Unix(1700000000, 0))
+		srv.Close()
+		var se *StatusError
+		if !errors.As(err, &se) {
+			t.Fatalf("HTTP %d: error %v is not a *StatusError", tc.status, err)
+		}
+		if se.StatusCode != tc.status || se.ServerSide() != tc.serverSide {
+			t.Errorf("HTTP %d: StatusCode %d, ServerSide %v; want %d, %v", tc.status, se.StatusCode, se.ServerSide(), tc.status, tc.serverSide)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/config"
@@ -140,8 +139,6 @@ func (e *Evaluator) resetDatasources(cfg *config.Config) {
 	}
 }
 
-var http5xxRE = regexp.MustCompile(`\(HTTP 5\d\d\)|HTTP 5\d\d:`)
-
 // unreachable tells whether err means the datasource did not answer (as
 // opposed to answering that the query is wrong): transport errors,
 // timeouts and 5xx answers.
@@ -154,8 +151,8 @@ func unreachable(err error) bool {
 	if errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	// datasource reports HTTP statuses in its messages only.
-	return http5xxRE.MatchString(err.Error())
+	var se *datasource.StatusError
+	return errors.As(err, &se) && se.ServerSide()
 }
 
 // DatasourceDownAlert is the built-in alert about an unreachable datasource.
