@@ -37,7 +37,7 @@ type execEnv struct {
 }
 
 // funcs is vmalert's template function set.
-func funcs(env execEnv) template.FuncMap {
+func funcs(env *execEnv) template.FuncMap {
 	return template.FuncMap{
 		// Strings.
 		"title":   strings.Title, //nolint:staticcheck // vmalert's title is strings.Title.
@@ -130,7 +130,7 @@ func funcs(env execEnv) template.FuncMap {
 	}
 }
 
-func runQuery(env execEnv, q string) ([]Metric, error) {
+func runQuery(env *execEnv, q string) ([]Metric, error) {
 	if env.query == nil {
 		return nil, fmt.Errorf("cannot execute query %q: query is not available in this context", q)
 	}

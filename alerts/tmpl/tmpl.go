@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -103,6 +104,17 @@ type Template struct {
 	name string
 	text string
 	t    *template.Template // nil: text has no actions and renders verbatim
+
+	// slots holds clones of t whose functions are bound to a reusable
+	// environment, so an execution neither clones nor rebuilds the
+	// function map.
+	slots sync.Pool
+}
+
+// slot is a clone of the template bound to its own environment.
+type slot struct {
+	t   *template.Template
+	env *execEnv
 }
 
 // Parse parses text as a vmalert label or annotation template. As in
@@ -113,7 +125,7 @@ func Parse(name, text string) (*Template, error) {
 	if !strings.Contains(text, "{{") || !strings.Contains(text, "}}") {
 		return tp, nil
 	}
-	t, err := template.New(tplName).Option("missingkey=zero").Funcs(funcs(execEnv{})).Parse(header + text)
+	t, err := template.New(tplName).Option("missingkey=zero").Funcs(funcs(&execEnv{})).Parse(header + text)
 	if err != nil {
 		return nil, parseError(name, text, err)
 	}
@@ -137,13 +149,22 @@ func (t *Template) Execute(ctx context.Context, d Data, q QueryFunc) (string, er
 	if t.t == nil {
 		return t.text, nil
 	}
-	c, err := t.t.Clone()
-	if err != nil {
-		return "", fmt.Errorf("template %s: clone: %w", t.name, err)
+	sl, _ := t.slots.Get().(*slot)
+	if sl == nil {
+		c, err := t.t.Clone()
+		if err != nil {
+			return "", fmt.Errorf("template %s: clone: %w", t.name, err)
+		}
+		sl = &slot{env: &execEnv{}}
+		sl.t = c.Option("missingkey=zero").Funcs(funcs(sl.env))
 	}
-	c = c.Option("missingkey=zero").Funcs(funcs(execEnv{ctx: ctx, query: q, data: &d}))
+	*sl.env = execEnv{ctx: ctx, query: q, data: &d}
+	defer func() {
+		*sl.env = execEnv{} // keep no context or data alive in the pool
+		t.slots.Put(sl)
+	}()
 	var buf bytes.Buffer
-	err = c.Execute(&buf, execData{
+	err := sl.t.Execute(&buf, execData{
 		Type: d.Type, Labels: d.Labels, Value: d.Value, Expr: d.Expr, Interval: d.Interval,
 		AlertID: d.AlertID, GroupID: d.GroupID, ActiveAt: d.ActiveAt, For: d.For,
 		IsPartial: d.IsPartial, ExternalLabels: d.ExternalLabels, ExternalURL: d.ExternalURL,
