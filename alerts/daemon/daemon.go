@@ -122,7 +122,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("remote_write: %w", err)
 		}
-		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: authOptions(rw.HTTP, c), Registerer: reg, Logger: logger})
+		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: evaluator.HTTPOptions(rw.HTTP, c), Registerer: reg, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("remote_write: %w", err)
 		}
@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
-		c.Transport = authTransport{next: c.Transport, opts: authOptions(hc.HTTP, nil)}
+		c.Transport = authTransport{next: c.Transport, opts: evaluator.HTTPOptions(hc.HTTP, nil)}
 		pc, err := lokipush.New(lokipush.Options{URL: strings.TrimSuffix(strings.TrimRight(hc.URL, "/"), "/loki/api/v1/push"), Tenant: hc.Tenant, Client: c})
 		if err != nil {
 			return fmt.Errorf("history: %w", err)
@@ -286,14 +286,6 @@ func (p *pipeline) apply(plan *Plan) error {
 	p.cur.Store(f)
 	p.watchdog.Store(w)
 	return nil
-}
-
-func authOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
-	o := datasource.HTTPOptions{BearerToken: h.BearerToken, Client: c}
-	if h.BasicAuth != nil {
-		o.BasicAuthUser, o.BasicAuthPassword = h.BasicAuth.Username, h.BasicAuth.Password
-	}
-	return o
 }
 
 // authTransport adds basic or bearer authentication (lokipush takes a

@@ -45,7 +45,9 @@ func NewHTTPClient(h config.HTTP) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: h.Timeout}, nil
 }
 
-func httpOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
+// HTTPOptions turns a config's connection settings and their client into
+// the datasource clients' options.
+func HTTPOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
 	o := datasource.HTTPOptions{BearerToken: h.BearerToken, Client: c}
 	if h.BasicAuth != nil {
 		o.BasicAuthUser, o.BasicAuthPassword = h.BasicAuth.Username, h.BasicAuth.Password
@@ -78,7 +80,7 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		for k, vs := range def.Params {
 			params[k] = append([]string(nil), vs...) // the group's override the config's
 		}
-		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: step, Params: params, HTTP: httpOptions(vm.HTTP, c)})
+		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: step, Params: params, HTTP: HTTPOptions(vm.HTTP, c)})
 		if err != nil {
 			return nil, fmt.Errorf("datasource.victoriametrics: %w", err)
 		}
@@ -92,7 +94,7 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		if len(def.Params) > 0 {
 			return nil, errors.New("params: not supported for logql groups")
 		}
-		q, err := datasource.NewLoki(datasource.LokiOptions{URL: l.URL, Tenant: l.Tenant, HTTP: httpOptions(l.HTTP, c)})
+		q, err := datasource.NewLoki(datasource.LokiOptions{URL: l.URL, Tenant: l.Tenant, HTTP: HTTPOptions(l.HTTP, c)})
 		if err != nil {
 			return nil, fmt.Errorf("datasource.loki: %w", err)
 		}
