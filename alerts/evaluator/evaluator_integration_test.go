@@ -327,6 +327,16 @@ func TestIntegrationBinaryKill(t *testing.T) {
 
 	cmd, logs := startBin()
 	eventually(t, 30*time.Second, "firing persisted and notified", persisted(rule.StateFiring))
+	// The recording rule reaches VictoriaMetrics through the production
+	// writer (alerts/remotewrite, Prometheus remote write).
+	vmq, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: time.Minute, Params: map[string][]string{"nocache": {"1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "test:metric:sum written back by hlalert", func() (bool, string) {
+		v, err := vmq.Query(context.Background(), "test:metric:sum", time.Now())
+		return err == nil && len(v) == 1 && v[0].V == 10, fmt.Sprint(v, err)
+	})
 	st, _ := (&statestoreReader{stateFile}).load()
 	activeAt := st.Entries[0].Alert.ActiveAt
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -353,7 +363,7 @@ func TestIntegrationBinaryKill(t *testing.T) {
 		return emls() == 1, fmt.Sprint(emls())
 	})
 	time.Sleep(3 * time.Second) // several evaluations
-	st, err := (&statestoreReader{stateFile}).load()
+	st, err = (&statestoreReader{stateFile}).load()
 	if err != nil || len(st.Entries) != 1 || st.Entries[0].Alert.State != rule.StateFiring || !st.Entries[0].Alert.ActiveAt.Equal(activeAt) {
 		t.Fatalf("after kill -9 and restart: %+v %v, want firing since %v", st, err, activeAt)
 	}
