@@ -299,8 +299,16 @@ notify:
 	tg.backup.Store(0) // BackupStale resolves
 	tg.disk.Store(95)  // DiskFull fires
 	waitLog(t, log, 2, "email delivery failed; will retry")
+	// Both notifications (the resolve, then DiskFull after its group_wait)
+	// are queued before the daemon goes down.
+	var queued []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		queued, _ = filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+		if len(queued) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	run.stop()
-	queued, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
 	if len(queued) != 2 {
 		t.Errorf("outbox holds %d queued messages at the restart, want 2: %v", len(queued), queued)
 	}
