@@ -797,12 +797,20 @@ type leSeries struct {
 }
 
 func transformHistogramQuantile(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {
+	return histogramBounded(args, "phi", histogramQuantileAt)
+}
+
+// histogramBounded is histogram_quantile and histogram_share: for each
+// bucket group, at apply its per-point function (the scalar first arg and
+// the group's buckets) and, with a boundsLabel third arg, also emit the
+// lower and upper bounds as series labelled boundsLabel="lower"/"upper".
+func histogramBounded(args [][]*timeseries, what string, at func(i int, x float64, xss []leSeries) (v, lo, up float64)) ([]*timeseries, error) {
 	if len(args) < 2 || len(args) > 3 {
 		return nil, fmt.Errorf("unexpected number of args; got %d; want 2...3", len(args))
 	}
-	phis, err := getScalarArg(args[0], 0)
+	xs, err := getScalarArg(args[0], 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse phi: %w", err)
+		return nil, fmt.Errorf("cannot parse %s: %w", what, err)
 	}
 	boundsLabel := ""
 	if len(args) == 3 {
@@ -825,8 +833,8 @@ func transformHistogramQuantile(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*
 			upper = &timeseries{labels: setLabel(dst.labels, boundsLabel, "upper"), values: make([]float64, len(dst.values))}
 		}
 		for i := range dst.values {
-			q, lo, up := histogramQuantileAt(i, phis[i], xss)
-			dst.values[i] = q
+			v, lo, up := at(i, xs[i], xss)
+			dst.values[i] = v
 			if lower != nil {
 				lower.values[i], upper.values[i] = lo, up
 			}

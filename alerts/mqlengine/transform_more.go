@@ -343,46 +343,7 @@ func leGroups(tss []*timeseries) ([][]leSeries, error) {
 }
 
 func transformHistogramShare(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {
-	if len(args) < 2 || len(args) > 3 {
-		return nil, fmt.Errorf("unexpected number of args; got %d; want 2...3", len(args))
-	}
-	les, err := getScalarArg(args[0], 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse le: %w", err)
-	}
-	boundsLabel := ""
-	if len(args) == 3 {
-		if boundsLabel, err = getStringArg(args[2], 2); err != nil {
-			return nil, fmt.Errorf("cannot parse boundsLabel (arg #3): %w", err)
-		}
-	}
-	groups, err := leGroups(args[1])
-	if err != nil {
-		return nil, err
-	}
-	var rvs []*timeseries
-	for _, xss := range groups {
-		sort.SliceStable(xss, func(i, j int) bool { return xss[i].le < xss[j].le })
-		xss = mergeSameLE(xss)
-		dst := xss[0].ts
-		var lower, upper *timeseries
-		if boundsLabel != "" {
-			lower = &timeseries{labels: setLabel(dst.labels, boundsLabel, "lower"), values: make([]float64, len(dst.values))}
-			upper = &timeseries{labels: setLabel(dst.labels, boundsLabel, "upper"), values: make([]float64, len(dst.values))}
-		}
-		for i := range dst.values {
-			q, lo, up := histogramShareAt(i, les[i], xss)
-			dst.values[i] = q
-			if lower != nil {
-				lower.values[i], upper.values[i] = lo, up
-			}
-		}
-		rvs = append(rvs, dst)
-		if lower != nil {
-			rvs = append(rvs, lower, upper)
-		}
-	}
-	return rvs, nil
+	return histogramBounded(args, "le", histogramShareAt)
 }
 
 func fixBrokenBuckets(i int, xss []leSeries) {
