@@ -50,11 +50,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fset, args, "", stderr); done {
+		return code
 	}
 	if fset.NArg() == 0 && *runConfig == "" {
 		fmt.Fprintln(stderr, "hlalert check: no PATH given")

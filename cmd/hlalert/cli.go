@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -60,4 +62,22 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'hlalert COMMAND -h' for a command's flags.")
+}
+
+// parseFlags parses a subcommand's flags. It returns done with the exit
+// code when the command must end here: -h (0), a bad flag (2, the flag
+// package has said why), or, when name is not "", positional arguments the
+// command does not take (2).
+func parseFlags(fset *flag.FlagSet, args []string, name string, stderr io.Writer) (code int, done bool) {
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, true
+		}
+		return exitUsage, true
+	}
+	if name != "" && fset.NArg() > 0 {
+		fmt.Fprintf(stderr, "hlalert %s: unexpected arguments %q\n", name, fset.Args())
+		return exitUsage, true
+	}
+	return exitOK, false
 }

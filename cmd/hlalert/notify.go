@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,15 +31,8 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cfgPath := fset.String("config", "", "the `hlalert run` config (its notify section) (required)")
 	receiver := fset.String("receiver", "", "receiver to test; empty: every receiver with email_configs")
 	timeout := fset.Duration("timeout", 30*time.Second, "SMTP timeout")
-	if err := fset.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "hlalert notify test: unexpected arguments %q\n", fset.Args())
-		return exitUsage
+	if code, done := parseFlags(fset, args[1:], "notify test", stderr); done {
+		return code
 	}
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "hlalert notify test: --config is required")

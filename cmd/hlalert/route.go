@@ -39,15 +39,8 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "hlalert route: unexpected arguments %q\n", fset.Args())
-		return exitUsage
+	if code, done := parseFlags(fset, args, "route", stderr); done {
+		return code
 	}
 	if *cfgPath == "" || *lbls == "" {
 		fmt.Fprintln(stderr, "hlalert route: --config and --labels are required")

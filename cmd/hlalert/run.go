@@ -50,15 +50,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "hlalert run: unexpected arguments %q\n", fset.Args())
-		return exitUsage
+	if code, done := parseFlags(fset, args, "run", stderr); done {
+		return code
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,11 +76,8 @@ func runSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fset, args[1:], "", stderr); done {
+		return code
 	}
 	n := 0
 	for _, s := range []string{*cfgPath, *stateDir, *apiURL} {

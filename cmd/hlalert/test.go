@@ -46,11 +46,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	step := fs.Duration("query-step", unittest.DefaultQueryStep, "step of rule queries, as vmalert's -datasource.queryStep; 0 means the group's interval")
 	labels := labelFlags{}
 	fs.Var(labels, "external-label", "name=value added to every rule's labels and to $externalLabels (repeatable), as vmalert-tool's -external.label")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args, "", stderr); done {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "hlalert test: no test file or folder given")
