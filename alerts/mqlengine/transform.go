@@ -3,6 +3,7 @@ package mqlengine
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -619,14 +620,20 @@ func transformLabelReplace(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*times
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile regex %q: %w", regex, err)
 	}
-	for _, t := range args[0] {
+	return replaceLabel(args[0], src, dst, r, repl), nil
+}
+
+// replaceLabel sets dst to src's value rewritten by r and repl on every
+// series whose src value matches r (label_replace, label_transform).
+func replaceLabel(tss []*timeseries, src, dst string, r *regexp.Regexp, repl string) []*timeseries {
+	for _, t := range tss {
 		v := t.labels.Get(src)
 		if !r.MatchString(v) {
 			continue
 		}
 		t.labels = setLabel(t.labels, dst, r.ReplaceAllString(v, repl))
 	}
-	return args[0], nil
+	return tss
 }
 
 func transformLabelSet(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*timeseries) ([]*timeseries, error) {

@@ -77,14 +77,7 @@ func transformLabelTransform(_ *evalConfig, _ *metricsql.FuncExpr, args [][]*tim
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile regex %q: %w", regex, err)
 	}
-	for _, t := range args[0] {
-		v := t.labels.Get(label)
-		if !r.MatchString(v) {
-			continue
-		}
-		t.labels = setLabel(t.labels, label, r.ReplaceAllString(v, repl))
-	}
-	return args[0], nil
+	return replaceLabel(args[0], label, label, r, repl), nil
 }
 
 // sortByLabelFunc validates its args and returns the series: the engine's
