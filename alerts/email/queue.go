@@ -76,13 +76,23 @@ type Queue struct {
 	log        *slog.Logger
 	kick       chan struct{}
 
-	mu     sync.Mutex
-	retry  map[string]*retryState // by transport
-	held   map[string]bool        // transports whose messages stay queued (no SMTP)
-	perm   map[string]int         // permanent failures by file name
-	oldest time.Time              // queued time of the oldest queued message; zero: none
+	mu    sync.Mutex
+	retry map[string]*retryState // by transport
+	held  map[string]bool        // transports whose messages stay queued (no SMTP)
+	perm  map[string]int         // permanent failures by file name
+	// parked remembers queued messages that had no transport to go to
+	// (held outbox-only mail, or a receiver removed by a reload), so that
+	// later passes do not re-read them while that is still so.
+	parked map[string]parkedMsg
+	oldest time.Time // queued time of the oldest queued message; zero: none
 
 	m queueMetrics
+}
+
+// parkedMsg is what a pass needs of a message it does not read again.
+type parkedMsg struct {
+	transport string
+	queuedAt  time.Time
 }
 
 type retryState struct {
@@ -120,6 +130,7 @@ func NewQueue(o QueueOptions) (*Queue, error) {
 		retry:      map[string]*retryState{},
 		held:       map[string]bool{},
 		perm:       map[string]int{},
+		parked:     map[string]parkedMsg{},
 	}
 	for k, v := range o.Transports {
 		q.transports[k] = v
@@ -273,9 +284,22 @@ func (q *Queue) DeliverDue(ctx context.Context) time.Time {
 	var next time.Time
 	remaining := 0
 	blocked := map[string]bool{}
+	listed := make(map[string]bool, len(names))
 	for _, name := range names {
 		if ctx.Err() != nil {
 			break
+		}
+		listed[name] = true
+		q.mu.Lock()
+		pm, isParked := q.parked[name]
+		stillParked := isParked && q.transports[pm.transport] == nil
+		q.mu.Unlock()
+		if stillParked {
+			remaining++
+			if oldest.IsZero() || pm.queuedAt.Before(oldest) {
+				oldest = pm.queuedAt
+			}
+			continue
 		}
 		path := filepath.Join(q.dir, name)
 		data, err := os.ReadFile(path)
@@ -309,6 +333,9 @@ func (q *Queue) DeliverDue(ctx context.Context) time.Time {
 				q.log.Error("email queue: no transport configured for queued message; kept", "file", path, "transport", env.transport)
 			}
 			blocked[env.transport] = true
+			q.mu.Lock()
+			q.parked[name] = parkedMsg{transport: env.transport, queuedAt: queuedAt}
+			q.mu.Unlock()
 			continue
 		}
 		if blocked[env.transport] {
@@ -372,6 +399,13 @@ func (q *Queue) DeliverDue(ctx context.Context) time.Time {
 		}
 	}
 	q.mu.Lock()
+	if ctx.Err() == nil {
+		for name := range q.parked {
+			if !listed[name] {
+				delete(q.parked, name) // sent, moved or removed by hand
+			}
+		}
+	}
 	if remaining == 0 {
 		oldest = time.Time{}
 	}

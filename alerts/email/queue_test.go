@@ -87,3 +87,45 @@ func TestBackoffSchedule(t *testing.T) {
 		<-done
 	})
 }
+
+// TestParkedMessagesAreNotReread: a held (outbox-only) message is read once;
+// later passes do not read it again while its transport is still absent,
+// and it is delivered once a transport appears.
+func TestParkedMessagesAreNotReread(t *testing.T) {
+	dir := t.TempDir()
+	q, err := NewQueue(QueueOptions{Dir: dir, Backoff: Backoff{Initial: time.Second, Max: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Hold("t")
+	if _, err := q.Enqueue("k1", []byte(rawMsg)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q.DeliverDue(ctx)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("queued files %v, want 1", files)
+	}
+	// Garbage now: a pass that read it again would move it to failed/.
+	if err := os.WriteFile(files[0], []byte("garbage, no headers"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q.DeliverDue(ctx)
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.eml")); len(left) != 1 {
+		t.Fatalf("a parked message was read again: queued %v", left)
+	}
+	q.mu.Lock()
+	zero := q.oldest.IsZero()
+	q.mu.Unlock()
+	if zero {
+		t.Error("the oldest-queued gauge forgot the parked message")
+	}
+	// A transport appears: the message is read (and found unusable now).
+	ft := &fakeTransport{up: true}
+	q.SetTransport("t", ft)
+	q.DeliverDue(ctx)
+	if failed, _ := filepath.Glob(filepath.Join(dir, failedDir, "*.eml")); len(failed) != 1 {
+		t.Fatalf("after SetTransport the message was not read again: failed/ holds %v", failed)
+	}
+}
