@@ -23,6 +23,10 @@ var testNow = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
 func frigate(t *testing.T, stats string, recordings map[string]string, wantAuth string) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
+	var statsBody []byte
+	if stats != "hang" {
+		statsBody = publishedFixture(t, stats)
+	}
 	check := func(w http.ResponseWriter, r *http.Request) bool {
 		if got := r.Header.Get("Authorization"); got != wantAuth {
 			http.Error(w, `{"success":false,"message":"Unauthorized"}`, http.StatusUnauthorized)
@@ -38,7 +42,8 @@ func frigate(t *testing.T, stats string, recordings map[string]string, wantAuth 
 			<-r.Context().Done()
 			return
 		}
-		http.ServeFile(w, r, filepath.Join("testdata", stats))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(statsBody)
 	})
 	mux.HandleFunc("GET /api/{camera}/recordings", func(w http.ResponseWriter, r *http.Request) {
 		if !check(w, r) {
@@ -103,6 +108,12 @@ func TestGolden(t *testing.T) {
 		{name: "published-frigate-0.17.2-trimmed", stats: "published/stats-0.17.2-homesafe-trimmed.json",
 			recordings: map[string]string{"hikvision_1": "composed/recordings-recent.json", "amcrest_1": "composed/recordings-stale.json"},
 			wantHome:   map[string]any{"cameras": 2, "cameras_streaming": 2, "cameras_recording": 2, "storage_used_percent": 93.6, "storage_free_bytes": 5684.6 * (1 << 20), "frigate_version": "0.17.2-3d4dd3a"}},
+		// Frigate 0.14.1 stats published only as a TypeScript literal type,
+		// converted by the test (tsliteral_test.go, testdata/SOURCES.md).
+		{name: "published-frigate-0.14.1-ts-literal", stats: "published/stats-0.14.1-statseventdto-ts-literal.ts.txt",
+			recordings: map[string]string{"back": "composed/recordings-recent.json", "camera_area": "composed/recordings-empty.json"},
+			wantHome: map[string]any{"cameras": 2, "cameras_streaming": 2, "cameras_recording": 1, "storage_used_percent": 32.9,
+				"frigate_version": "0.14.1-f4f3cfa", "inference_ms": 351.51, "detection_fps": 2.8, "uptime_hours": 18.8}},
 		{name: "recordings-garbage", stats: "composed/stats-0.14.json",
 			recordings: map[string]string{"driveway": "garbage.html"},
 			wantErr:    "camera driveway: recordings: decode JSON"},
@@ -201,6 +212,7 @@ func FuzzParseStats(f *testing.F) {
 	for _, b := range servetest.SeedFiles(f, "testdata/*/stats-*.json") {
 		f.Add(b)
 	}
+	f.Add(publishedFixture(f, "published/stats-0.14.1-statseventdto-ts-literal.ts.txt"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseStats(b)
 		if err != nil {
