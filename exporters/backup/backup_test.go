@@ -71,6 +71,18 @@ func resticRepo(t *testing.T, name string) Repository {
 
 func systemctlKey(u string) string { return strings.Join(systemd.Argv("systemctl", u), " ") }
 
+// goldenCase is one /metrics scenario over captured tool outputs.
+type goldenCase struct {
+	name     string
+	repos    func(t *testing.T) []Repository
+	zone     string
+	fake     func(t *testing.T, f *cmdrun.Fake)
+	wantErr  []string // substrings
+	wantIs   []error
+	wantHome map[string]any
+	after    func(t *testing.T, f *cmdrun.Fake) // further checks on the commands run
+}
+
 func TestGolden(t *testing.T) {
 	restic14 := func(f *cmdrun.Fake) {
 		f.Set("restic snapshots --json --no-lock", file("restic-0.14.0", "snapshots.json"))
@@ -87,21 +99,14 @@ func TestGolden(t *testing.T) {
 		f.Set("restic check --json", file("restic-0.18.1", "check.json"))
 	}
 	borg12 := func(f *cmdrun.Fake) {
+		f.Set("borg --version", file("borg-1.2.4", "version.txt"))
 		f.Set("borg list --json --bypass-lock --format {hostname}{end}", file("borg-1.2.4", "list-format.json"))
 		f.Set("borg info --json --bypass-lock --last 1", file("borg-1.2.4", "info-last1.json"))
 		f.Set("borg check", file("borg-1.2.4", "check.txt"))
 	}
 	lockID := "3434d7ce2d6a8ad5d9c1d7d0b6f9ab30f5d1ba0f8f3b79e2e1d2f0e2c31b4c7a"
 
-	cases := []struct {
-		name     string
-		repos    func(t *testing.T) []Repository
-		zone     string
-		fake     func(t *testing.T, f *cmdrun.Fake)
-		wantErr  []string // substrings
-		wantIs   []error
-		wantHome map[string]any
-	}{
+	cases := []goldenCase{
 		{
 			name: "restic-0.14.0",
 			repos: func(t *testing.T) []Repository {
@@ -192,6 +197,7 @@ func TestGolden(t *testing.T) {
 					Location: "nas", Tier: "local", CheckInterval: -1}}
 			},
 			fake: func(t *testing.T, f *cmdrun.Fake) {
+				f.Set("borg --version", file("borg-1.2.4", "version.txt"))
 				f.Set("borg list --json --bypass-lock --format {hostname}{end}", exitReply(t, 2, "", "testdata/borg-1.2.4/list-wrongpw.stderr"))
 				f.Set("borg info --json --bypass-lock --last 1", exitReply(t, 2, "", "testdata/borg-1.2.4/list-wrongpw.stderr"))
 			},
@@ -231,6 +237,7 @@ func TestGolden(t *testing.T) {
 			wantIs:  []error{ErrNoRepository},
 		},
 	}
+	cases = append(cases, newerVersionCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := cmdrun.NewFake(nil)
@@ -268,6 +275,9 @@ func TestGolden(t *testing.T) {
 			}
 			if _, ok := res.Homepage["error"]; ok {
 				t.Error("homepage has an error key")
+			}
+			if tc.after != nil {
+				tc.after(t, f)
 			}
 		})
 	}
@@ -365,6 +375,7 @@ func TestSchedule(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	f := cmdrun.NewFake(nil)
 	f.Set("restic snapshots --json --no-lock", cmdrun.Reply{Hang: true})
+	f.Set("borg --version", file("borg-1.2.4", "version.txt"))
 	f.Set("borg list --json --bypass-lock --format {hostname}{end}", file("borg-1.2.4", "list-format.json"))
 	f.Set("borg info --json --bypass-lock --last 1", file("borg-1.2.4", "info-last1.json"))
 	r := resticRepo(t, "nas")

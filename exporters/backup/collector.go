@@ -66,7 +66,7 @@ type repo struct {
 	sources []*source
 	log     *slog.Logger
 
-	version *Version // restic version, probed once
+	version *Version // tool version, probed once
 
 	// Known since the exporter started.
 	lastGoodCheck, lastGoodRun, lastGoodRestore time.Time

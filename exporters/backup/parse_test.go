@@ -123,7 +123,7 @@ func FuzzParseResticStats(f *testing.F) {
 }
 
 func FuzzParseResticJSONLines(f *testing.F) {
-	seeds(f, "testdata/restic-0.18.1/check*.json", "testdata/restic-0.18.1/restore*.json", "testdata/restic-0.18.1/*.stderr")
+	seeds(f, "testdata/restic-0.18.1/check*.json", "testdata/restic-*/restore*.json", "testdata/restic-*/*.stderr", "testdata/restic-*/check*.stdout")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := ParseResticCheckJSON(b); err == nil && r.OK != (r.Errors == 0) {
 			t.Fatal("check OK disagrees with its error count")
@@ -141,7 +141,7 @@ func FuzzParseResticLock(f *testing.F) {
 }
 
 func FuzzParseBorg(f *testing.F) {
-	seeds(f, "testdata/borg-*/*.json")
+	seeds(f, "testdata/borg-*/*.json", "testdata/borg-*/*.stderr")
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ParseBorgList(b, berlin) //nolint:errcheck // must not panic

@@ -143,7 +143,7 @@ type CheckResult struct {
 // ParseResticCheckJSON reads the summary of `restic check --json` (0.18+).
 func ParseResticCheckJSON(b []byte) (CheckResult, error) {
 	var sum *CheckResult
-	err := jsonLines(b, func(typ string, line []byte) error {
+	err := jsonLines(b, nil, func(typ string, line []byte) error {
 		if typ != "summary" {
 			return nil
 		}
@@ -183,12 +183,16 @@ func (r RestoreSummary) OK() bool {
 }
 
 // ParseResticRestore reads the output of `restic restore --json`: status
-// lines, error lines and one summary line.
+// lines, error lines and one summary line. Restic before 0.18 writes its
+// errors to stderr as text ("ignoring error for ...", "Fatal: There were 2
+// errors"), so where a unit left stdout and stderr in one file, each text
+// line counts as an error message.
 func ParseResticRestore(b []byte) (RestoreSummary, error) {
 	var sum RestoreSummary
 	found := false
 	errs := 0
-	err := jsonLines(b, func(typ string, line []byte) error {
+	text := func([]byte) error { errs++; return nil }
+	err := jsonLines(b, text, func(typ string, line []byte) error {
 		switch typ {
 		case "error", "exit_error":
 			errs++
@@ -224,8 +228,9 @@ func ParseResticRestore(b []byte) (RestoreSummary, error) {
 }
 
 // jsonLines calls fn for each JSON object line with its message_type.
-// A line that is not a JSON object is an error naming the line.
-func jsonLines(b []byte, fn func(typ string, line []byte) error) error {
+// A line that is not a JSON object goes to text, or is an error naming
+// the line when text is nil.
+func jsonLines(b []byte, text func(line []byte) error, fn func(typ string, line []byte) error) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -236,8 +241,14 @@ func jsonLines(b []byte, fn func(typ string, line []byte) error) error {
 		var head struct {
 			Type string `json:"message_type"`
 		}
-		if err := json.Unmarshal(line, &head); err != nil {
-			return fmt.Errorf("line %d: not a JSON message: %w", n, err)
+		if line[0] != '{' || json.Unmarshal(line, &head) != nil {
+			if text == nil {
+				return fmt.Errorf("line %d: not a JSON message: %q", n, trunc(string(line)))
+			}
+			if err := text(line); err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
+			}
+			continue
 		}
 		if err := fn(head.Type, line); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
@@ -261,10 +272,11 @@ func (v Version) AtLeast(o Version) bool {
 	return true
 }
 
-var versionRE = regexp.MustCompile(`^(?:restic|borg(?:-[a-z]+)?) ([0-9]+)\.([0-9]+)\.([0-9]+)`)
+var versionRE = regexp.MustCompile(`^(?:restic|borg(?:2|-[a-z]+)?) ([0-9]+)\.([0-9]+)\.([0-9]+)`)
 
 // ParseVersion reads `restic version` ("restic 0.18.1 compiled with ...")
-// or `borg --version` ("borg 1.2.4").
+// or `borg --version` ("borg 1.2.4", Debian's borg 2 "borg2 2.0.0b19";
+// a pre-release suffix is dropped).
 func ParseVersion(b []byte) (Version, error) {
 	m := versionRE.FindStringSubmatch(strings.TrimSpace(string(b)))
 	if m == nil {

@@ -19,6 +19,9 @@ var (
 	ErrLocked       = errors.New("repository is locked")
 	ErrWrongPass    = errors.New("wrong password")
 	ErrNoRepository = errors.New("repository does not exist")
+	// ErrUnsupportedVersion: the tool is a version the collector cannot
+	// read (borg 2, whose commands and JSON differ from borg 1.x).
+	ErrUnsupportedVersion = errors.New("unsupported tool version")
 )
 
 // ToolError is a restic or borg command that exited non-zero, with the
@@ -94,11 +97,19 @@ func toolMessage(stderr string) string {
 		}
 	}
 	for _, line := range strings.Split(stderr, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "using temporary cache") && line != "create exclusive lock for repository" {
+		if line = strings.TrimSpace(line); line != "" && !progressLine(line) {
 			return trunc200(line)
 		}
 	}
 	return "(no message)"
+}
+
+// progressLine reports restic's progress lines on stderr, which come
+// before the message that says what went wrong.
+func progressLine(line string) bool {
+	return strings.HasPrefix(line, "using temporary cache") ||
+		line == "create exclusive lock for repository" ||
+		strings.HasPrefix(line, "repo already locked, waiting up to") // restic >= 0.17
 }
 
 func trunc200(s string) string {
@@ -141,6 +152,46 @@ func (g groupID) labels(r *repo) []string {
 	return append(append([]string(nil), r.labels...), g.host, g.paths, g.tags, g.archive)
 }
 
+// borgMajor is the borg major version the collector reads: borg 2 renamed
+// `list` to `repo-list`, dropped --bypass-lock and changed the JSON.
+const borgMajor = 1
+
+// toolVersion returns the tool's version, probed once (`restic version`,
+// `borg --version`).
+func (c *collector) toolVersion(ctx context.Context, r *repo) (Version, error) {
+	if r.version != nil {
+		return *r.version, nil
+	}
+	arg := "version"
+	if r.s.Tool == "borg" {
+		arg = "--version"
+	}
+	out, err := c.deps.Runner.Run(ctx, []string{r.s.Binary, arg}, nil)
+	if err != nil {
+		return Version{}, fmt.Errorf("%s %s: %w", r.s.Tool, arg, err)
+	}
+	v, err := ParseVersion(out)
+	if err != nil {
+		return Version{}, err
+	}
+	r.version = &v
+	return v, nil
+}
+
+// borgSupported refuses a borg other than 1.x before any command of it
+// runs, so borg 2's usage errors never pass for repository errors.
+func (c *collector) borgSupported(ctx context.Context, r *repo) error {
+	v, err := c.toolVersion(ctx, r)
+	if err != nil {
+		return err
+	}
+	if v[0] != borgMajor {
+		return fmt.Errorf("%s is borg %d.%d.%d: %w: only borg 1.x is supported (borg 2 has repo-list instead of list and no --bypass-lock); set binary to a borg 1.x",
+			r.s.Binary, v[0], v[1], v[2], ErrUnsupportedVersion)
+	}
+	return nil
+}
+
 func (c *collector) refreshSnapshots(ctx context.Context, r *repo, m *serve.Metrics) error {
 	var snaps []Snapshot
 	if r.s.Tool == "restic" {
@@ -152,6 +203,9 @@ func (c *collector) refreshSnapshots(ctx context.Context, r *repo, m *serve.Metr
 			return err
 		}
 	} else {
+		if err := c.borgSupported(ctx, r); err != nil {
+			return err
+		}
 		out, err := c.run(ctx, r, "list", "--json", "--bypass-lock", "--format", "{hostname}{end}")
 		if err != nil {
 			return err
@@ -217,6 +271,9 @@ func (c *collector) refreshStats(ctx context.Context, r *repo, m *serve.Metrics)
 		}
 		m.Add(mRepoSize, st.SizeBytes, r.labels...)
 		return nil
+	}
+	if err := c.borgSupported(ctx, r); err != nil {
+		return err
 	}
 	out, err := c.run(ctx, r, "info", "--json", "--bypass-lock", "--last", "1")
 	if err != nil {
@@ -285,21 +342,16 @@ func (c *collector) refreshCheck(ctx context.Context, r *repo, m *serve.Metrics)
 	args := []string{"check"}
 	jsonOut := false
 	if r.s.Tool == "restic" {
-		if r.version == nil {
-			out, err := c.deps.Runner.Run(ctx, []string{r.s.Binary, "version"}, nil)
-			if err != nil {
-				return fmt.Errorf("restic version: %w", err)
-			}
-			v, err := ParseVersion(out)
-			if err != nil {
-				return err
-			}
-			r.version = &v
+		v, err := c.toolVersion(ctx, r)
+		if err != nil {
+			return err
 		}
-		if r.version.AtLeast(resticJSONCheck) {
+		if v.AtLeast(resticJSONCheck) {
 			args = append(args, "--json")
 			jsonOut = true
 		}
+	} else if err := c.borgSupported(ctx, r); err != nil {
+		return err
 	}
 	args = append(args, r.s.CheckArgs...)
 	out, err := c.run(ctx, r, args...)

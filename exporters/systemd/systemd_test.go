@@ -18,11 +18,15 @@ func TestParse(t *testing.T) {
 		result  string
 		exited  time.Time
 	}{
-		{file: "upgrade-success.txt", ran: true, ok: true, result: "success", exited: time.Unix(1763690712, 0)},
-		{file: "upgrade-failed.txt", ran: true, ok: false, result: "exit-code", exited: time.Unix(1763690530, 0)},
+		{file: "upgrade-success.txt", ran: true, ok: true, result: "success", exited: time.Unix(1795313920, 0)},
+		{file: "upgrade-failed.txt", ran: true, ok: false, result: "exit-code", exited: time.Unix(1795313926, 0)},
 		{file: "upgrade-never-ran.txt", ran: false, ok: false, result: "success"},
+		{file: "upgrade-running.txt", ran: false, ok: false, result: "success"},
 		{file: "upgrade-not-found.txt", result: "success"},
-		{file: "old-timestamp-format.txt", wantErr: "line 7: ExecMainStartTimestamp: timestamp \"Fri 2025-11-21 03:00:01 UTC\" is not @<unix seconds>"},
+		// A finished oneshot that no timer references is unloaded by
+		// systemd and shown afresh: its run is forgotten, not failed.
+		{file: "success-unreferenced.txt", ran: false, ok: false, result: "success"},
+		{file: "old-timestamp-format.txt", wantErr: "line 2: ExecMainStartTimestamp: timestamp \"Sun 2026-11-22 02:18:47 UTC\" is not @<unix seconds>"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

@@ -68,6 +68,7 @@ type jsonVdev struct {
 	VdevType string              `json:"vdev_type"`
 	Path     string              `json:"path"`
 	State    string              `json:"state"`
+	Aux      string              `json:"aux"`
 	Read     num                 `json:"read_errors"`
 	Write    num                 `json:"write_errors"`
 	Cksum    num                 `json:"checksum_errors"`
@@ -179,10 +180,25 @@ func walkJSON(p *Pool, m map[string]jsonVdev, group, parent string) {
 		}
 		p.Vdevs = append(p.Vdevs, Vdev{
 			Name: v.Name, Path: v.Path, Type: v.VdevType, Group: group, Parent: parent,
-			State: v.State, Read: v.Read.or(0), Write: v.Write.or(0), Cksum: v.Cksum.or(0), Slow: slow,
+			State: jsonVdevState(v.State, v.Aux), Read: v.Read.or(0), Write: v.Write.or(0), Cksum: v.Cksum.or(0), Slow: slow,
 		})
 		walkJSON(p, v.Vdevs, group, v.Name)
 	}
+}
+
+// jsonVdevState names a vdev state as zpool's text output does: the JSON
+// carries the kernel's enum name, so a vdev that cannot be opened is
+// CANT_OPEN there (text: UNAVAIL, or FAULTED when its data or log is
+// corrupt, as zpool_state_to_name decides).
+func jsonVdevState(state, aux string) string {
+	if state != "CANT_OPEN" {
+		return state
+	}
+	switch aux {
+	case "CORRUPT_DATA", "BAD_LOG":
+		return "FAULTED"
+	}
+	return "UNAVAIL"
 }
 
 func scanFromJSON(s *jsonScan) (*Scan, error) {

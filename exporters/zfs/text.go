@@ -34,6 +34,7 @@ func ParseStatusText(b []byte, loc *time.Location) ([]Pool, error) {
 			}
 			cur.Scan = sc
 		}
+		typeLeaves(cur)
 		pools = append(pools, *cur)
 		cur, scanLines = nil, nil
 		return nil
@@ -138,10 +139,12 @@ func ParseStatusText(b []byte, loc *time.Location) ([]Pool, error) {
 			v.State = fields[1]
 		}
 		nums := []*float64{&v.Read, &v.Write, &v.Cksum, &v.Slow}
-		for i := 0; i < cols && i < len(nums); i++ {
+		// Spares print a state and perhaps a note ("INUSE  currently in
+		// use"), never counters.
+		for i := 0; group != "spare" && i < cols && i < len(nums); i++ {
 			if 2+i >= len(fields) {
-				if group == "spare" || group == "cache" && len(fields) == 2 {
-					break // spares list a state only
+				if group == "cache" && len(fields) == 2 {
+					break
 				}
 				return nil, fmt.Errorf("line %d: vdev %q: missing counters", lineNo, v.Name)
 			}
@@ -209,6 +212,38 @@ func statusKey(line string) (key, val string, ok bool) {
 	}
 	return "", "", false
 }
+
+// typeLeaves gives the text's leaf vdevs the type the JSON output names
+// (disk, file or dspare), and drops the SLOW column of interior vdevs, which
+// only leaves count (the JSON has no slow_ios for them), so that a host
+// moving from text to JSON keeps its series.
+func typeLeaves(p *Pool) {
+	interior := map[[2]string]bool{}
+	for _, v := range p.Vdevs {
+		if v.Parent != "" {
+			interior[[2]string{v.Group, v.Parent}] = true
+		}
+	}
+	for i := range p.Vdevs {
+		v := &p.Vdevs[i]
+		if interior[[2]string{v.Group, v.Name}] {
+			v.Slow = math.NaN()
+			continue
+		}
+		switch {
+		case dspareRe.MatchString(v.Name):
+			v.Type = "dspare"
+		case v.Type != "":
+		case strings.HasPrefix(v.Name, "/") && !strings.HasPrefix(v.Name, "/dev/"):
+			v.Type = "file"
+		default:
+			v.Type = "disk"
+		}
+	}
+}
+
+// dspareRe matches a dRAID distributed spare ("draid2-0-0").
+var dspareRe = regexp.MustCompile(`^draid\d+-\d+-\d+$`)
 
 func typeFromName(n string) string {
 	for _, t := range []string{"mirror", "raidz", "draid", "replacing", "spare", "indirect"} {
