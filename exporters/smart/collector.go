@@ -89,6 +89,17 @@ func (c *Collector) Argv(d Device) []string {
 	return append(argv, d.Path)
 }
 
+// scannedType is the -d type to pass for a device `smartctl --scan` found.
+// The scan does not open devices and calls every libata disk "scsi", but
+// `-d scsi` on a SATA disk reads only its SCSI pages (no health, no ATA
+// attributes, exit status 4); without -d smartctl detects SAT itself.
+func scannedType(t string) string {
+	if t == "scsi" {
+		return ""
+	}
+	return t
+}
+
 // Update implements serve.Collector: one smartctl per device, in turn.
 // Devices that fail are reported in the returned error; the others' values
 // are still returned.
@@ -104,7 +115,7 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 			return serve.Result{}, err
 		}
 		for _, d := range scan {
-			devices = append(devices, Device{Path: d.Name, Type: d.Type})
+			devices = append(devices, Device{Path: d.Name, Type: scannedType(d.Type)})
 		}
 	}
 	var b serve.Metrics

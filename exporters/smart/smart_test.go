@@ -68,6 +68,25 @@ func TestParseFixtures(t *testing.T) {
 			return nil
 		},
 		"smartctl-7.3-local/unable-to-detect-device-type.json": nil, // exit 1: error
+		"smartctl-7.4-qemu/sda-sat-autodetected.json": func(r Report) error {
+			if r.Protocol != "ATA" || !r.HealthKnown || !r.HealthPassed || r.ExitStatus != 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		// What `-d scsi` from the scan reads of the same SATA disk: no health.
+		"smartctl-7.4-qemu/sda-d-scsi.json": func(r Report) error {
+			if r.HealthKnown || r.ExitStatus != 4 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json": func(r Report) error {
+			if r.Protocol != "NVMe" || r.HealthPassed || r.CriticalWarning != 4 || r.ExitStatus&BitDiskFailing == 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
 	}
 	for p, check := range cases {
 		b, err := os.ReadFile(fixture(p))
@@ -110,6 +129,18 @@ func TestCollectorGolden(t *testing.T) {
 					"smartctl --json --nocheck=standby -a -d sat /dev/sdc": exitReply(t, "smartctl-7.3-local/sleep-mode-sat-devnull.json"),
 				}
 			}, ""},
+		// smartctl 7.4 in a QEMU guest: the scan lists the AHCI disk as
+		// "scsi" and two NVMe controllers, the second reporting critical
+		// warning 0x04 (reliability degraded, exit status 8).
+		{"qemu-scan-sat-nvme-critical-warning", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{
+				"smartctl --scan --json":                                  {StdoutFile: fixture("smartctl-7.4-qemu/scan.json")},
+				"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+				"smartctl --json --nocheck=standby -a -d scsi /dev/sda":   exitReply(t, "smartctl-7.4-qemu/sda-d-scsi.json"),
+				"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+				"smartctl --json --nocheck=standby -a -d nvme /dev/nvme1": exitReply(t, "smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json"),
+			}
+		}, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
@@ -171,5 +202,30 @@ func TestValidate(t *testing.T) {
 		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
 		}
+	}
+}
+
+// A disk the scan calls "scsi" is read without -d, so smartctl finds SAT
+// and its ATA health; `-d scsi` would read none (sda-d-scsi.json).
+func TestScanDoesNotForceSCSI(t *testing.T) {
+	run := cmdrun.NewFake(map[string]cmdrun.Reply{
+		"smartctl --scan --json":                                  {StdoutFile: fixture("smartctl-7.4-qemu/scan.json")},
+		"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+		"smartctl --json --nocheck=standby -a -d scsi /dev/sda":   exitReply(t, "smartctl-7.4-qemu/sda-d-scsi.json"),
+		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme1": exitReply(t, "smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json"),
+	})
+	c, err := New(Config{}, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Update(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := run.Calls("smartctl --json --nocheck=standby -a -d scsi /dev/sda"); n != 0 {
+		t.Errorf("-d scsi used %d times", n)
+	}
+	if n := run.Calls("smartctl --json --nocheck=standby -a /dev/sda"); n != 1 {
+		t.Errorf("autodetecting read run %d times, want 1", n)
 	}
 }
