@@ -291,6 +291,11 @@ func ParseListJSON(b []byte) (map[string]Pool, error) {
 			Properties map[string]jsonProp `json:"properties"`
 		} `json:"pools"`
 	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		// OpenZFS 2.3 prints nothing at all, not an empty JSON document,
+		// when there is no pool.
+		return map[string]Pool{}, nil
+	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("zpool list JSON: %w", err)
 	}
