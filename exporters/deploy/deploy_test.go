@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,7 +211,7 @@ func TestValidate(t *testing.T) {
 }
 
 func FuzzParseVersion(f *testing.F) {
-	for _, name := range []string{"24.11-flake.json", "25.05-channel.json", "garbage.txt"} {
+	for _, name := range []string{"24.11-flake.json", "25.05-channel.json", "26.05-published-vps.json", "23.05pre-published-channel.json", "garbage.txt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "nixos-version", name))
 		if err != nil {
 			f.Fatal(err)
@@ -223,4 +224,80 @@ func FuzzParseVersion(f *testing.F) {
 			t.Fatal("accepted output without nixosVersion")
 		}
 	})
+}
+
+// publishedProfiles reads a NixOS host's profile links as a user published
+// them (`stat -c "%n %y"` then `readlink` for every system-N-link; see
+// testdata/SOURCES.md): their real generation numbers, store names and
+// mtimes.
+func publishedProfiles(t *testing.T, p string) []system {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines)%2 != 0 {
+		t.Fatalf("%s: %d lines, want stat/readlink pairs", p, len(lines))
+	}
+	var out []system
+	for i := 0; i < len(lines); i += 2 {
+		path, when, ok := strings.Cut(lines[i], " ")
+		if !ok {
+			t.Fatalf("%s:%d: no time", p, i+1)
+		}
+		var gen int
+		if _, err := fmt.Sscanf(filepath.Base(path), "system-%d-link", &gen); err != nil {
+			t.Fatalf("%s:%d: %v", p, i+1, err)
+		}
+		mtime, err := time.Parse("2006-01-02 15:04:05.999999999 -0700", when)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", p, i+1, err)
+		}
+		out = append(out, system{name: filepath.Base(lines[i+1]), generation: gen, linkTime: mtime})
+	}
+	return out
+}
+
+// A real host's 21 generations (numbered 1..21, listed in the shell's
+// lexical order) and its nixos-version --json. The transcript shows
+// /run/current-system and the system profile on generation 21; it does not
+// show /run/booted-system or the kernel links, so booted is taken equal to
+// current and the systems have no kernel components.
+func TestPublishedNixOSHost(t *testing.T) {
+	systems := publishedProfiles(t, filepath.Join("testdata", "published", "nixos-vps-profiles.txt"))
+	cur := "yhczh27iwxqsbikj51c4lkb4gpwzzmwh-nixos-system-nixos-vps-26.05.20251129.59b6c96"
+	cfg := tree(t, systems, cur, cur, cur)
+	now := time.Date(2026, 9, 25, 17, 47, 22, 0, time.UTC) // the transcript's `date -u`
+	c, err := New(cfg, fakeRunner("26.05-published-vps.json", "upgrade-never-ran.txt"), nil, func() time.Time { return now }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Update(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", "published-nixos-vps.prom"), c.Describe(), res.Metrics, *update)
+	for k, want := range map[string]any{"deploy_generation": 21, "deploy_generations": 21, "reboot_pending": 0} {
+		if got := res.Homepage[k]; got != want {
+			t.Errorf("homepage[%s] = %#v, want %#v", k, got, want)
+		}
+	}
+}
+
+// Outputs users published of `nixos-version --json` on their hosts.
+func TestParsePublishedVersions(t *testing.T) {
+	for name, want := range map[string]Version{
+		"26.05-published-vps.json":        {NixosVersion: "26.05.20251129.59b6c96", NixpkgsRevision: "59b6c96beacc898566c9be1052ae806f3835f87d"},
+		"23.05pre-published-channel.json": {NixosVersion: "23.05pre474339.f294325aed3", NixpkgsRevision: "f294325aed382b66c7a188482101b0f336d1d7db"},
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", "nixos-version", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseVersion(b)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", name, got, err, want)
+		}
+	}
 }
