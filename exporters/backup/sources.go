@@ -120,6 +120,11 @@ func trunc200(s string) string {
 }
 
 func (c *collector) run(ctx context.Context, r *repo, args ...string) ([]byte, error) {
+	if r.s.Tool == "borg" {
+		if err := c.borgSupported(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	env, err := r.s.environment()
 	if err != nil {
 		return nil, err
@@ -178,8 +183,9 @@ func (c *collector) toolVersion(ctx context.Context, r *repo) (Version, error) {
 	return v, nil
 }
 
-// borgSupported refuses a borg other than 1.x before any command of it
-// runs, so borg 2's usage errors never pass for repository errors.
+// borgSupported refuses a borg other than 1.x before any repository
+// command of it runs (run calls it), so borg 2's usage errors never pass
+// for repository errors.
 func (c *collector) borgSupported(ctx context.Context, r *repo) error {
 	v, err := c.toolVersion(ctx, r)
 	if err != nil {
@@ -203,9 +209,6 @@ func (c *collector) refreshSnapshots(ctx context.Context, r *repo, m *serve.Metr
 			return err
 		}
 	} else {
-		if err := c.borgSupported(ctx, r); err != nil {
-			return err
-		}
 		out, err := c.run(ctx, r, "list", "--json", "--bypass-lock", "--format", "{hostname}{end}")
 		if err != nil {
 			return err
@@ -271,9 +274,6 @@ func (c *collector) refreshStats(ctx context.Context, r *repo, m *serve.Metrics)
 		}
 		m.Add(mRepoSize, st.SizeBytes, r.labels...)
 		return nil
-	}
-	if err := c.borgSupported(ctx, r); err != nil {
-		return err
 	}
 	out, err := c.run(ctx, r, "info", "--json", "--bypass-lock", "--last", "1")
 	if err != nil {
@@ -350,8 +350,6 @@ func (c *collector) refreshCheck(ctx context.Context, r *repo, m *serve.Metrics)
 			args = append(args, "--json")
 			jsonOut = true
 		}
-	} else if err := c.borgSupported(ctx, r); err != nil {
-		return err
 	}
 	args = append(args, r.s.CheckArgs...)
 	out, err := c.run(ctx, r, args...)
