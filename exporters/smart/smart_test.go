@@ -132,15 +132,7 @@ func TestCollectorGolden(t *testing.T) {
 		// smartctl 7.4 in a QEMU guest: the scan lists the AHCI disk as
 		// "scsi" and two NVMe controllers, the second reporting critical
 		// warning 0x04 (reliability degraded, exit status 8).
-		{"qemu-scan-sat-nvme-critical-warning", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
-			return map[string]cmdrun.Reply{
-				"smartctl --scan --json":                                  {StdoutFile: fixture("smartctl-7.4-qemu/scan.json")},
-				"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
-				"smartctl --json --nocheck=standby -a -d scsi /dev/sda":   exitReply(t, "smartctl-7.4-qemu/sda-d-scsi.json"),
-				"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
-				"smartctl --json --nocheck=standby -a -d nvme /dev/nvme1": exitReply(t, "smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json"),
-			}
-		}, ""},
+		{"qemu-scan-sat-nvme-critical-warning", Config{}, qemuReplies, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
@@ -208,13 +200,7 @@ func TestValidate(t *testing.T) {
 // A disk the scan calls "scsi" is read without -d, so smartctl finds SAT
 // and its ATA health; `-d scsi` would read none (sda-d-scsi.json).
 func TestScanDoesNotForceSCSI(t *testing.T) {
-	run := cmdrun.NewFake(map[string]cmdrun.Reply{
-		"smartctl --scan --json":                                  {StdoutFile: fixture("smartctl-7.4-qemu/scan.json")},
-		"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
-		"smartctl --json --nocheck=standby -a -d scsi /dev/sda":   exitReply(t, "smartctl-7.4-qemu/sda-d-scsi.json"),
-		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
-		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme1": exitReply(t, "smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json"),
-	})
+	run := cmdrun.NewFake(qemuReplies(t))
 	c, err := New(Config{}, run, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -227,5 +213,18 @@ func TestScanDoesNotForceSCSI(t *testing.T) {
 	}
 	if n := run.Calls("smartctl --json --nocheck=standby -a /dev/sda"); n != 1 {
 		t.Errorf("autodetecting read run %d times, want 1", n)
+	}
+}
+
+// qemuReplies replays the smartctl 7.4 captures of the QEMU guest: the scan,
+// and each device read as the collector reads it — and sda also as
+// `-d scsi`, the type the scan gives.
+func qemuReplies(t *testing.T) map[string]cmdrun.Reply {
+	return map[string]cmdrun.Reply{
+		"smartctl --scan --json":                                  {StdoutFile: fixture("smartctl-7.4-qemu/scan.json")},
+		"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+		"smartctl --json --nocheck=standby -a -d scsi /dev/sda":   exitReply(t, "smartctl-7.4-qemu/sda-d-scsi.json"),
+		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+		"smartctl --json --nocheck=standby -a -d nvme /dev/nvme1": exitReply(t, "smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json"),
 	}
 }
