@@ -42,8 +42,8 @@ func TestSendJSONShapeAndRetry(t *testing.T) {
 		{Labels: map[string]string{"alertname": "A", "host": "nas"}, Annotations: map[string]string{"summary": "s"}, StartsAt: start, Status: "firing", GeneratorURL: "http://hlalert/x"},
 		{Labels: map[string]string{"alertname": "B"}, StartsAt: start, EndsAt: start.Add(time.Hour), Status: "resolved"},
 	}}
-	if err := s.Send(context.Background(), b); err != nil {
-		t.Fatal(err)
+	if retry, err := s.Notify(context.Background(), b); err != nil || retry {
+		t.Fatal(retry, err)
 	}
 	if calls != 2 || len(bodies) != 1 {
 		t.Fatalf("calls %d bodies %d, want a retry after 503", calls, len(bodies))
@@ -68,9 +68,9 @@ func TestSendRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Send(context.Background(), notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}})
-	if err == nil || !strings.Contains(err.Error(), "rejected: 400 Bad Request: bad alert") {
-		t.Fatalf("got %v", err)
+	retry, err := s.Notify(context.Background(), notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}})
+	if err == nil || retry || !strings.Contains(err.Error(), "rejected: 400 Bad Request: bad alert") {
+		t.Fatalf("got retry %v, %v; want a 400 not to be retried", retry, err)
 	}
 	if _, err := New(Options{URLs: []string{"ftp://x"}}); err == nil || !strings.Contains(err.Error(), `urls[0]: "ftp://x"`) {
 		t.Fatalf("bad URL: %v", err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,14 @@ type Options struct {
 	// /api/v1/silence/{id} (silence.NewHandler) and its List shown on the
 	// status page. nil: the page says notifications have no silences.
 	Silences *silence.Store
+	// Integrations, when set, lists how each notification integration
+	// fares (notify.Dispatcher) on the status page.
+	Integrations IntegrationLister
+}
+
+// IntegrationLister reports the notification integrations' status.
+type IntegrationLister interface {
+	IntegrationStatus() []notify.IntegrationStatus
 }
 
 func (o Options) validate() error {
@@ -205,6 +214,10 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if l := h.opts.Integrations; l != nil {
+		data.IntegrationsOn = true
+		data.Integrations = l.IntegrationStatus()
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := h.page.Execute(w, data); err != nil {
 		h.log.Warn("render status page", "err", err)
@@ -221,6 +234,10 @@ type pageData struct {
 	SilencesOn   bool
 	SilencesErr  string
 	Silences     []pageSilence // pending and active
+	// IntegrationsOn: a notification pipeline runs; Integrations: its
+	// integrations' status.
+	IntegrationsOn bool
+	Integrations   []notify.IntegrationStatus
 }
 
 type pageSilence struct {
