@@ -107,8 +107,8 @@ func TestAlertStateMachine(t *testing.T) {
 			want:   []string{"pending@0", "pending@0", "pending@0"},
 		},
 		{
-			name:   "resolved alerts are dropped after 15m",
-			rule:   rulefmt.Rule{Alert: "A"},
+			name: "resolved alerts are dropped after 15m",
+			rule: rulefmt.Rule{Alert: "A"},
 			// vmalert drops an inactive alert once more than
 			// resolvedRetention (15m) passed since it resolved: resolved
 			// at minute 1, still there at 16, gone at 17.
