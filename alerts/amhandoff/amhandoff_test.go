@@ -76,3 +76,39 @@ func TestSendRejected(t *testing.T) {
 		t.Fatalf("bad URL: %v", err)
 	}
 }
+
+// TestNotifyRetryable: an Alertmanager that keeps answering 503 is a
+// retryable failure after the attempts; one refusing with 400 beside
+// it does not make the batch non-retryable; one accepting makes it a
+// success.
+func TestNotifyRetryable(t *testing.T) {
+	status := func(code int) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, http.StatusText(code), code)
+		}))
+	}
+	busy, bad, ok := status(http.StatusServiceUnavailable), status(http.StatusBadRequest), status(http.StatusOK)
+	defer busy.Close()
+	defer bad.Close()
+	defer ok.Close()
+	b := notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}}
+	for _, tc := range []struct {
+		urls      []string
+		retry     bool
+		wantError string
+	}{
+		{[]string{busy.URL}, true, "503 Service Unavailable"},
+		{[]string{bad.URL, busy.URL}, true, "rejected: 400 Bad Request"},
+		{[]string{bad.URL}, false, "rejected: 400 Bad Request"},
+		{[]string{busy.URL, ok.URL}, false, ""},
+	} {
+		s, err := New(Options{URLs: tc.urls, Backoff: time.Millisecond, Attempts: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry, err := s.Notify(context.Background(), b)
+		if retry != tc.retry || (tc.wantError == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantError)) {
+			t.Errorf("%v: retry %v, %v; want retry %v, error %q", tc.urls, retry, err, tc.retry, tc.wantError)
+		}
+	}
+}

@@ -492,3 +492,35 @@ func TestDispatcherSlowIntegrationDoesNotDelayOthers(t *testing.T) {
 		<-done
 	})
 }
+
+// TestDispatcherRestoresLegacyLogEntries: a state file written before
+// integrations had their own log entries (one entry per receiver and
+// group) still deduplicates: a restart sends nothing again.
+func TestDispatcherRestoresLegacyLogEntries(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, dir)
+		h.start()
+		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		advance(30 * time.Second)
+		expect(t, h.sender, "30s mail #1 Disk/a:firing")
+		h.stop()
+		st, err := readState(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Log) != 1 || st.Log[0].Integration != "email[0]" {
+			t.Fatalf("log %+v, want one entry of email[0]", st.Log)
+		}
+		st.Log[0].Integration = "" // as written before
+		if err := writeState(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		h2 := newHarness(t, dir)
+		h2.sender = h.sender
+		h2.start()
+		defer h2.stop()
+		advance(time.Hour)
+		expect(t, h.sender)
+	})
+}
