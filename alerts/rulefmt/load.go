@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/tmpl"
 	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
@@ -591,6 +592,10 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 			}
 			l.errAt(r.ExprOffsetPos(errOffset(r.Expr, err)), "%s: invalid MetricsQL expression: %s", kind, msg)
 		}
+	} else if g.Type == TypeLogQL {
+		if _, err := lqlengine.Parse(r.Expr); err != nil {
+			l.errAt(r.ExprOffsetPos(LogQLErrOffset(r.Expr, err)), "%s: invalid LogQL expression: %v", kind, err)
+		}
 	}
 	if onlyAlerting("for") {
 		f := fs["for"]
@@ -792,4 +797,26 @@ func runeColToByte(s string, col int) int {
 		n++
 	}
 	return len(s)
+}
+
+// LogQLErrOffset is the byte offset of a LogQL parse error's line and
+// column (a rune column) in expr; 0 when the error has no place.
+func LogQLErrOffset(expr string, err error) int {
+	var pe *lqlengine.ParseError
+	if !errors.As(err, &pe) || pe.Line == 0 {
+		return 0
+	}
+	line, col := 1, 1
+	for i, r := range expr {
+		if line == pe.Line && col == pe.Col {
+			return i
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return len(expr)
 }

@@ -52,10 +52,21 @@ type StreamEntry struct {
 // log query's lines.
 type LogExprTest struct {
 	ExprTest
+	// exprPos maps a byte offset of Expr to its place in the file.
+	exprPos func(off int) Pos
 	ExpLogs []ExpLog
 	// WantLogs is set when exp_logs is given: the query must return log
 	// lines (an empty exp_logs expects none).
 	WantLogs bool
+}
+
+// ExprOffsetPos is the file position of a byte offset of the expression
+// (the entry's position when unknown).
+func (lt LogExprTest) ExprOffsetPos(off int) Pos {
+	if lt.exprPos == nil {
+		return lt.Pos
+	}
+	return lt.exprPos(off)
 }
 
 // ExpLog is one expected log line of a log query.
@@ -82,8 +93,11 @@ func (d *decoder) inputStream(n *yaml.Node, interval time.Duration, budget *int)
 	} else {
 		text := d.str(ln, "labels")
 		ls, err := ParseStreamLabels(text)
-		if err != nil {
+		switch {
+		case err != nil:
 			d.labelsError(ln, "labels", err)
+		case len(ls) == 0:
+			d.errorf(ln, "labels: a stream needs at least one label, as in Loki")
 		}
 		s.Labels = ls
 	}
@@ -100,6 +114,11 @@ func (d *decoder) inputStream(n *yaml.Node, interval time.Duration, budget *int)
 				continue
 			}
 			s.Entries = d.appendEntry(s.Entries, item, time.Duration(slot)*interval, item.Value, budget)
+			slot++
+			continue
+		}
+		if item.Kind != yaml.MappingNode {
+			d.errorf(item, "lines[]: want a line, {line: ..., repeat: N} or {gap: N}, got %s", kindName(item))
 			slot++
 			continue
 		}
@@ -221,6 +240,10 @@ func (d *decoder) logExprTest(n *yaml.Node) LogExprTest {
 	fs := d.fields(n, key+"[]", "expr", "eval_time", "exp_samples", "exp_logs")
 	lt := LogExprTest{ExprTest: ExprTest{Pos: d.pos(n)}}
 	lt.Expr = d.str(fs["expr"], "expr")
+	if en := fs["expr"]; en != nil {
+		en = resolve(en)
+		lt.exprPos = func(off int) Pos { return d.valuePos(en, off) }
+	}
 	if lt.Expr == "" {
 		d.errorf(n, "%s[]: missing required field \"expr\"", key)
 	}
