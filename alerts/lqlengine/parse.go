@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/hlalert/hlalert/alerts/series"
 )
@@ -309,10 +308,6 @@ func (p *parser) literal(t token, neg bool) (Expr, error) {
 }
 
 func parseNumber(s string) (float64, error) {
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		u, err := strconv.ParseUint(s[2:], 16, 64)
-		return float64(u), err
-	}
 	return strconv.ParseFloat(s, 64)
 }
 
@@ -1209,3 +1204,58 @@ func hasNonEmptyMatcher(ms []series.Matcher) bool {
 	}
 	return false
 }
+
+// ParseLabels parses a stream's label set in LogQL notation,
+// {job="app", host="a"}: equality matchers only, each name once, no empty
+// value. Errors are *ParseError with the column.
+func ParseLabels(s string) (series.Labels, error) {
+	toks, err := lex(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{src: s, toks: toks}
+	if err := p.expectOp("{"); err != nil {
+		return nil, err
+	}
+	ls := series.Labels{}
+	if p.peek().isOp("}") {
+		p.advance()
+	} else {
+		for {
+			name := p.peek()
+			if name.kind != tIdent {
+				return nil, p.expected(name, "IDENTIFIER")
+			}
+			p.advance()
+			if op := p.peek(); !op.isOp("=") {
+				return nil, errAt(s, op.pos, "syntax error: unexpected %s, expecting \"=\" (stream labels take equality only)", describe(op))
+			}
+			p.advance()
+			v, err := p.expectString()
+			if err != nil {
+				return nil, err
+			}
+			if ls.Has(name.text) {
+				return nil, errAt(s, name.pos, "duplicate label name %q", name.text)
+			}
+			if v == "" {
+				return nil, errAt(s, name.pos, "label %q has an empty value", name.text)
+			}
+			ls = append(ls, series.Label{Name: name.text, Value: v})
+			t := p.advance()
+			if t.isOp("}") {
+				break
+			}
+			if !t.isOp(",") {
+				return nil, p.expected(t, `"," or "}"`)
+			}
+		}
+	}
+	if t := p.peek(); t.kind != tEOF {
+		return nil, p.unexpected(t)
+	}
+	ls.Sort()
+	return ls, nil
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
