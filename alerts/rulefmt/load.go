@@ -128,6 +128,12 @@ func Load(path string, data []byte) (*File, []error) {
 	return load(path, data, TypeMetricsQL)
 }
 
+// LoadTyped is Load where a group without a type key has defaultType
+// (TypeLogQL for Loki's rule files).
+func LoadTyped(path string, data []byte, defaultType string) (*File, []error) {
+	return load(path, data, defaultType)
+}
+
 func load(path string, data []byte, defaultType string) (*File, []error) {
 	l := &loader{path: path, lines: strings.Split(string(data), "\n"), defaultType: defaultType}
 	l.Reader = yamlnode.Reader{
