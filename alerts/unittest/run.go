@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
@@ -51,6 +52,9 @@ type Options struct {
 	Parallelism int
 	// NewEngine returns the query engine over one test's series.
 	NewEngine func(st *series.Store) (Engine, error)
+	// NewLogEngine returns the LogQL engine over one test's log streams;
+	// nil means the embedded engine (lqlengine).
+	NewLogEngine func(st *logstream.Store) (LogEngine, error)
 	// LoadRules loads rule files from glob patterns; nil means
 	// rulefmt.LoadGlobs.
 	LoadRules func(patterns []string) ([]*rulefmt.File, []error)
@@ -181,22 +185,13 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 	if len(f.RuleFiles) == 0 {
 		return f, nil, []error{&Error{f.RuleFilesPos, "rule_files: no rule file given"}}
 	}
-	load := opts.LoadRules
-	if load == nil {
-		load = rulefmt.LoadGlobs
-	}
-	rules, rerrs := load(f.ResolvedRuleFiles())
+	rules, rerrs := loadRules(f, opts)
 	if len(rerrs) > 0 {
 		return f, nil, ruleFileErrors(f, rerrs)
 	}
 	n := 0
 	for _, rf := range rules {
-		for _, g := range rf.Groups {
-			n++
-			if g.Type == "logql" && len(f.Tests) > 0 {
-				errs = append(errs, fmt.Errorf("%s: group %q: LogQL groups are not supported by hlalert test yet", g.Pos, g.Name))
-			}
-		}
+		n += len(rf.Groups)
 	}
 	if n == 0 {
 		errs = append(errs, &Error{f.RuleFilesPos, fmt.Sprintf("found no rule group in %v", f.RuleFiles)})
@@ -252,7 +247,7 @@ type alertKey struct{ group, alert string }
 
 // runTest runs one test with fresh series and fresh rule state.
 func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts Options) []Failure {
-	prom := f.Format == Promtool
+	prom := f.Format != VMAlertTool // promtool, lokitool
 	start := vmStart
 	if prom {
 		start = time.Unix(0, 0).UTC()
@@ -272,6 +267,19 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 	if err != nil {
 		return []Failure{{Pos: t.Pos, What: fmt.Sprintf("start the query engine: %v", err)}}
 	}
+	lst := logstream.NewStore()
+	if err := writeStreams(lst, t.InputStreams, start); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return []Failure{{Pos: e.Pos, What: e.Msg}}
+		}
+		return []Failure{{Pos: t.Pos, What: err.Error()}}
+	}
+	leng, err := newLogEngine(opts, lst)
+	if err != nil {
+		return []Failure{{Pos: t.Pos, What: fmt.Sprintf("start the LogQL engine: %v", err)}}
+	}
+	isLog := logGroups(rules)
 
 	groups, err := buildGroups(f, rules, t, opts)
 	if err != nil {
@@ -298,6 +306,9 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 	for _, et := range t.ExprTests {
 		maxEval = max(maxEval, et.EvalTime)
 	}
+	for _, lt := range t.LogExprTests {
+		maxEval = max(maxEval, lt.EvalTime)
+	}
 	evalTimes := slices.Sorted(maps.Keys(expected))
 
 	var failures []Failure
@@ -319,7 +330,11 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 			case step < 0:
 				step = g.Interval
 			}
-			pts, errs := g.Eval(ctx, stepQuerier{eng, step}, ts)
+			var q rule.Querier = stepQuerier{eng, step}
+			if isLog[g.Name] {
+				q = logQuerier(leng)
+			}
+			pts, errs := g.Eval(ctx, q, ts)
 			if len(errs) > 0 {
 				return append(failures, Failure{Pos: t.Pos, What: fmt.Sprintf("group %q failed at %s (eval_time %s): %v", g.Name, ts.Format(time.RFC3339), ts.Sub(start), errors.Join(errs...))})
 			}
@@ -341,6 +356,9 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 	}
 	for _, et := range t.ExprTests {
 		failures = append(failures, checkExpr(ctx, eng, et, start, tol, f.Format)...)
+	}
+	for _, lt := range t.LogExprTests {
+		failures = append(failures, checkLogExpr(ctx, leng, lt, start, tol)...)
 	}
 	return failures
 }
@@ -390,7 +408,7 @@ func buildGroups(f *File, rules []*rulefmt.File, t *Test, opts Options) ([]*rule
 		order[n] = i
 	}
 	gopts := rule.GroupOptions{ParseTemplate: opts.ParseTemplate}
-	if f.Format == Promtool {
+	if f.Format != VMAlertTool {
 		gopts.ExternalLabels = t.ExternalLabels
 		gopts.ExternalURL = t.ExternalURL
 		gopts.DefaultInterval = f.EvaluationInterval
@@ -578,12 +596,18 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 	if err != nil {
 		return []Failure{{Pos: et.Pos, What: what + ": " + err.Error()}}
 	}
+	return compareSamples(what, et.Pos, res, et.ExpSamples, tol)
+}
+
+// compareSamples matches expected samples with the samples got, in any
+// order, values within tol (relative).
+func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, tol float64) []Failure {
 	got := make([]sampleEntry, 0, len(res))
 	for _, p := range res {
 		got = append(got, sampleEntry{p.Labels, p.V})
 	}
-	want := make([]sampleEntry, 0, len(et.ExpSamples))
-	for _, s := range et.ExpSamples {
+	want := make([]sampleEntry, 0, len(exp))
+	for _, s := range exp {
 		want = append(want, sampleEntry{s.Labels, s.Value})
 	}
 	byLabelsValue := func(a, b sampleEntry) int {
@@ -620,5 +644,5 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 			fmt.Fprintf(&b, "    + %s   (got, not expected)\n", g)
 		}
 	}
-	return []Failure{{Pos: et.Pos, What: what + ": samples differ", Diff: strings.TrimRight(b.String(), "\n")}}
+	return []Failure{{Pos: pos, What: what + ": samples differ", Diff: strings.TrimRight(b.String(), "\n")}}
 }
