@@ -163,7 +163,7 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 				}
 				defer func() { <-sem }()
 				begin := time.Now()
-				tr.Failures = runTest(ctx, f, rules, t, opts)
+				tr.Failures = noteSameGroup(f, rules, t, runTest(ctx, f, rules, t, opts))
 				tr.Duration = time.Since(begin)
 			}()
 		}
