@@ -89,7 +89,7 @@ func noteSameGroup(f *File, rules []*rulefmt.File, t *Test, fails []Failure) []F
 		if !ok {
 			continue
 		}
-		note := fmt.Sprintf("    note: this expectation depends on a same-group read (%s): %s; promtool gives it this evaluation's", cause.Pos, cause.Message())
+		note := fmt.Sprintf("    note: this expectation depends on a same-group read (%s): %s", cause.Pos, cause.Message())
 		if fails[i].Diff != "" {
 			note = "\n" + note
 		}
