@@ -80,6 +80,7 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 			}
 		}
 	}
+	warns = append(warns, lintSameGroup(f)...)
 	return errs, warns
 }
 

@@ -86,9 +86,11 @@ func Check(path string) []error {
 	if len(errs) > 0 {
 		return errs
 	}
-	if len(f.RuleFiles) == 0 {
+	switch {
+	case len(f.RuleFiles) == 0 && f.Format == Promtool: // promtool runs it
+	case len(f.RuleFiles) == 0:
 		errs = append(errs, &Error{f.RuleFilesPos, "rule_files: no rule file given"})
-	} else {
+	default:
 		_, rerrs := loadRules(f, Options{})
 		errs = append(errs, ruleFileErrors(f, rerrs)...)
 	}

@@ -95,7 +95,7 @@ func (t Test) DisplayName() string {
 type InputSeries struct {
 	Pos    Pos
 	Labels series.Labels
-	Values []SeqValue
+	Values []ValueRun
 }
 
 // AlertTest is one alert_rule_test entry.
@@ -456,7 +456,7 @@ func (d *decoder) test(n *yaml.Node, idx int, format Format) Test {
 		}
 	}
 	for _, sn := range d.list(fs["input_series"], "input_series") {
-		t.InputSeries = append(t.InputSeries, d.inputSeries(sn))
+		t.InputSeries = append(t.InputSeries, d.inputSeries(sn, format))
 	}
 	interval := t.Interval
 	if interval == 0 {
@@ -473,7 +473,7 @@ func (d *decoder) test(n *yaml.Node, idx int, format Format) Test {
 		t.AlertTests = append(t.AlertTests, d.alertTest(an, format))
 	}
 	for _, en := range d.list(fs[exprKey], exprKey) {
-		t.ExprTests = append(t.ExprTests, d.exprTest(en, exprKey))
+		t.ExprTests = append(t.ExprTests, d.exprTest(en, exprKey, format))
 	}
 	return t
 }
@@ -490,7 +490,7 @@ func parseTimestamp(s string) (time.Time, error) {
 	return t, nil
 }
 
-func (d *decoder) inputSeries(n *yaml.Node) InputSeries {
+func (d *decoder) inputSeries(n *yaml.Node, format Format) InputSeries {
 	fs := d.fields(n, "input_series[]", "series", "values")
 	s := InputSeries{Pos: d.pos(n)}
 	sn, vn := fs["series"], fs["values"]
@@ -504,11 +504,13 @@ func (d *decoder) inputSeries(n *yaml.Node) InputSeries {
 		s.Labels = ls
 	}
 	if vn == nil {
-		d.errorf(n, "input_series[]: missing values")
+		if format != Promtool { // promtool: a series without samples
+			d.errorf(n, "input_series[]: missing values")
+		}
 		return s
 	}
 	text := d.str(vn, "values")
-	vals, err := ParseValues(text)
+	vals, err := ParseRuns(text, format)
 	if err != nil {
 		if ve, ok := err.(*ValueError); ok {
 			d.errs = append(d.errs, &Error{d.valuePos(vn, ve.Offset), "values: " + ve.Msg})
@@ -551,7 +553,7 @@ func (d *decoder) alertTest(n *yaml.Node, format Format) AlertTest {
 	if at.Alertname == "" {
 		d.errorf(n, "alert_rule_test[]: missing required field \"alertname\"")
 	}
-	if fs["eval_time"] == nil {
+	if fs["eval_time"] == nil && format != Promtool { // promtool: 0
 		d.errorf(n, "alert_rule_test[]: missing required field \"eval_time\"")
 	}
 	for _, en := range d.list(fs["exp_alerts"], "exp_alerts") {
@@ -564,7 +566,7 @@ func (d *decoder) alertTest(n *yaml.Node, format Format) AlertTest {
 	return at
 }
 
-func (d *decoder) exprTest(n *yaml.Node, key string) ExprTest {
+func (d *decoder) exprTest(n *yaml.Node, key string, format Format) ExprTest {
 	fs := d.fields(n, key+"[]", "expr", "eval_time", "exp_samples")
 	et := ExprTest{Pos: d.pos(n)}
 	et.Expr = d.str(fs["expr"], "expr")
@@ -572,7 +574,7 @@ func (d *decoder) exprTest(n *yaml.Node, key string) ExprTest {
 		d.errorf(n, "%s[]: missing required field \"expr\"", key)
 	}
 	et.EvalTime, _ = d.duration(fs["eval_time"], "eval_time")
-	if fs["eval_time"] == nil {
+	if fs["eval_time"] == nil && format != Promtool { // promtool: 0
 		d.errorf(n, "%s[]: missing required field \"eval_time\"", key)
 	}
 	for _, sn := range d.list(fs["exp_samples"], "exp_samples") {

@@ -167,7 +167,7 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 				}
 				defer func() { <-sem }()
 				begin := time.Now()
-				tr.Failures = runTest(ctx, f, rules, t, opts)
+				tr.Failures = noteSameGroup(f, rules, t, runTest(ctx, f, rules, t, opts))
 				tr.Duration = time.Since(begin)
 			}()
 		}
@@ -183,6 +183,9 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 		return f, nil, errs
 	}
 	if len(f.RuleFiles) == 0 {
+		if f.Format == Promtool { // promtool runs a file of promql_expr_test only
+			return f, nil, nil
+		}
 		return f, nil, []error{&Error{f.RuleFilesPos, "rule_files: no rule file given"}}
 	}
 	rules, rerrs := loadRules(f, opts)
@@ -193,7 +196,7 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 	for _, rf := range rules {
 		n += len(rf.Groups)
 	}
-	if n == 0 {
+	if n == 0 && f.Format != Promtool { // promtool runs a file with no group
 		errs = append(errs, &Error{f.RuleFilesPos, fmt.Sprintf("found no rule group in %v", f.RuleFiles)})
 	}
 	return f, rules, errs
@@ -260,7 +263,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		interval = f.EvaluationInterval
 	}
 	st := series.NewStore()
-	if err := writeInput(st, t.InputSeries, start, interval); err != nil {
+	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds()); err != nil {
 		return []Failure{{Pos: t.Pos, What: err.Error()}}
 	}
 	eng, err := opts.NewEngine(st)
@@ -361,42 +364,6 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		failures = append(failures, checkLogExpr(ctx, leng, lt, start, tol)...)
 	}
 	return failures
-}
-
-// writeInput puts the input series into the store, one point per interval
-// from start; repeated series are merged.
-func writeInput(st *series.Store, in []InputSeries, start time.Time, interval time.Duration) error {
-	type acc struct {
-		ls      series.Labels
-		samples []series.Sample
-	}
-	byKey := map[string]*acc{}
-	var order []string
-	for _, s := range in {
-		k := s.Labels.Key()
-		a := byKey[k]
-		if a == nil {
-			a = &acc{ls: s.Labels}
-			byKey[k] = a
-			order = append(order, k)
-		}
-		for i, v := range s.Values {
-			if v.Omitted {
-				continue
-			}
-			a.samples = append(a.samples, series.Sample{T: start.Add(time.Duration(i) * interval).UnixMilli(), V: v.Value})
-		}
-	}
-	for _, k := range order {
-		a := byKey[k]
-		slices.SortStableFunc(a.samples, func(x, y series.Sample) int { return cmp.Compare(x.T, y.T) })
-		for _, smp := range a.samples {
-			if err := st.Append(a.ls, smp.T, smp.V); err != nil {
-				return fmt.Errorf("input series %s: %w", a.ls, err)
-			}
-		}
-	}
-	return nil
 }
 
 // buildGroups makes fresh groups in evaluation order: group_eval_order
