@@ -19,6 +19,8 @@ func TestTestCoverageCLI(t *testing.T) {
 		stdoutHas []string
 		stderrHas []string
 	}{
+		{name: "shipped rules are fully covered", args: []string{"--coverage-min", "100", "../../rules"}, code: exitOK,
+			stdoutHas: []string{"PASS:", "coverage: 100.0%"}},
 		{name: "below the minimum fails", args: []string{"--coverage-min", "100", td + "/dir"}, code: exitFail,
 			stdoutHas: []string{"PASS:", `alerting rule "Untested" (group "untested"): never fired in a test`, "loaded by no test file",
 				"FAIL: coverage 50.0% is below --coverage-min 100%"}},
