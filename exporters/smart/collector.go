@@ -34,10 +34,13 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(d.Path, "/dev/") || strings.ContainsAny(d.Path, " \t\n") {
 			return fmt.Errorf("devices[%d].path: %q is not a /dev path", i, d.Path)
 		}
-		if seen[d.Path] {
-			return fmt.Errorf("devices[%d].path: %q listed twice", i, d.Path)
+		// Disks behind a RAID controller share its path and differ by
+		// type (-d megaraid,0, -d megaraid,1, ...).
+		key := d.Path + " " + d.Type
+		if seen[key] {
+			return fmt.Errorf("devices[%d]: %q listed twice", i, strings.TrimSpace(key))
 		}
-		seen[d.Path] = true
+		seen[key] = true
 		if d.Type != "" && (strings.HasPrefix(d.Type, "-") || strings.ContainsAny(d.Type, " \t\n")) {
 			return fmt.Errorf("devices[%d].type: %q is not a smartctl device type", i, d.Type)
 		}
@@ -122,7 +125,8 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 	var errs []error
 	hp := map[string]any{"disks": len(devices)}
 	failing, standby, maxTemp := 0, 0, -1.0
-	for _, d := range devices {
+	labels := deviceLabels(devices)
+	for i, d := range devices {
 		out, err := c.run.Run(ctx, c.Argv(d), nil)
 		code := 0
 		var ee *cmdrun.ExitError
@@ -130,17 +134,17 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 			code, out, err = ee.Code, ee.Stdout, nil
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", labels[i], err))
 			continue
 		}
 		r, err := Parse(out, code)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", labels[i], err))
 			continue
 		}
-		r.Device = d.Path
+		r.Device = labels[i]
 		if r.OpenFailed {
-			errs = append(errs, fmt.Errorf("%s: smartctl could not open the device (exit %d): %s", d.Path, r.ExitStatus, strings.Join(r.Messages, "; ")))
+			errs = append(errs, fmt.Errorf("%s: smartctl could not open the device (exit %d): %s", labels[i], r.ExitStatus, strings.Join(r.Messages, "; ")))
 		}
 		c.emit(&b, r)
 		if r.Standby {
@@ -161,6 +165,25 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 		errs = append(errs, err)
 	}
 	return serve.Result{Metrics: list, Homepage: hp}, errors.Join(errs...)
+}
+
+// deviceLabels is each device's `device` label: its path, or, for disks
+// that share a path (behind a RAID controller: `-d megaraid,N /dev/bus/0`),
+// the path and the type as smartctl's info_name writes them
+// ("/dev/bus/0 [megaraid,1]").
+func deviceLabels(devices []Device) []string {
+	n := map[string]int{}
+	for _, d := range devices {
+		n[d.Path]++
+	}
+	out := make([]string, len(devices))
+	for i, d := range devices {
+		out[i] = d.Path
+		if n[d.Path] > 1 {
+			out[i] = d.Path + " [" + d.Type + "]"
+		}
+	}
+	return out
 }
 
 type metrics struct {

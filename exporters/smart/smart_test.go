@@ -178,6 +178,16 @@ func TestCollectorGolden(t *testing.T) {
 					"smartctl --json --nocheck=standby -a /dev/sdc":                 exitReply(t, "published/smartctl_exporter-7.4-sas-seagate-st373453lc-grown-defects.json"),
 				}
 			}, ""},
+		// Three SAS disks behind one MegaRAID controller share its path:
+		// each gets the type in its device label.
+		{"megaraid-shared-path", Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,0"}, {Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,2"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a -d megaraid,0 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.4-sas-megaraid0-toshiba-al15seb24eqy.json"),
+					"smartctl --json --nocheck=standby -a -d megaraid,1 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.1-sas-megaraid-toshiba-mg08sca16tey.json"),
+					"smartctl --json --nocheck=standby -a -d megaraid,2 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.4-sas-megaraid2-toshiba-al15seb24eqy.json"),
+				}
+			}, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
@@ -233,7 +243,8 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{Config{Devices: []Device{{Path: "sda"}}}, "devices[0].path"},
-		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, "devices[1].path"},
+		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, `devices[1]: "/dev/sda" listed twice`},
+		{Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,1"}}}, `devices[1]: "/dev/bus/0 megaraid,1" listed twice`},
 		{Config{Devices: []Device{{Path: "/dev/sda", Type: "-x"}}}, "devices[0].type"},
 	} {
 		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
