@@ -75,6 +75,7 @@ func TestServeRefusesRemoteWithoutAuth(t *testing.T) {
 	for _, args := range [][]string{
 		{"--config", cfg},
 		{"--config", cfg, "--listen", "[::]:0"},
+		{"check", "--config", cfg},
 	} {
 		var errb bytes.Buffer
 		code := run(context.Background(), args, &bytes.Buffer{}, &errb)

@@ -116,17 +116,17 @@ func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if checkOnly {
-		fmt.Fprintf(stdout, "%s: ok (%s)\n", cfg.File, strings.Join(srv.Names(), ", "))
-		return nil
-	}
 	addr := cfg.ListenAddress
 	if *listen != "" {
 		addr = *listen
 	}
-	// Refuse before starting any collector.
+	// Refuse before starting any collector (and in check).
 	if err := access.CheckAddress(addr); err != nil {
 		return err
+	}
+	if checkOnly {
+		fmt.Fprintf(stdout, "%s: ok (%s)\n", cfg.File, strings.Join(srv.Names(), ", "))
+		return nil
 	}
 	log.Info("starting", "collectors", strings.Join(srv.Names(), ","), "config", cfg.File)
 	ctx, cancel := context.WithCancel(ctx)
