@@ -90,6 +90,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hlalert run: %s: listen: %v\n", path, err)
 		return exitUsage
 	}
+	if *pprofListen != "" && !*allowRemote && !httpaccess.IsLoopback(*pprofListen) {
+		fmt.Fprintf(stderr, "hlalert run: -debug.pprof-listen: refusing to serve profiles on %s: they have no authentication; listen on 127.0.0.1 or pass --web.allow-unauthenticated-remote\n", *pprofListen)
+		return exitUsage
+	}
 	if *pprofListen != "" {
 		// Sample the heap finely enough to see where 10 MiB go (the
 		// default is one sample per 512 KiB allocated).

@@ -138,6 +138,11 @@ func TestRunRefusesRemoteWithoutAuth(t *testing.T) {
 			t.Errorf("%q: exit %d\n%s\nwant exit %d and %q", args, code, stderr.String(), exitUsage, want)
 		}
 	}
+	var pstderr bytes.Buffer
+	loopback := writeListenConfig(t, "127.0.0.1:0")
+	if code := run(context.Background(), []string{"run", "--config", loopback, "--debug.pprof-listen", "0.0.0.0:0"}, &bytes.Buffer{}, &pstderr); code != exitUsage || !strings.Contains(pstderr.String(), "refusing to serve profiles on 0.0.0.0:0") {
+		t.Errorf("remote pprof: exit %d\n%s", code, pstderr.String())
+	}
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"run", "--config", cfg, "--web.config.file", filepath.Join(t.TempDir(), "nope.yml")}, &bytes.Buffer{}, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--web.config.file") {
 		t.Errorf("missing web config: exit %d\n%s", code, stderr.String())
