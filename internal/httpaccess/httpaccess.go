@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
@@ -76,17 +78,8 @@ func New(o Options) (*Access, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.ConfigOption, err)
 	}
-	var c struct {
-		TLS struct {
-			Cert       string `yaml:"cert"`
-			CertFile   string `yaml:"cert_file"`
-			ClientAuth string `yaml:"client_auth_type"`
-			ClientCA   string `yaml:"client_ca"`
-			ClientCAs  string `yaml:"client_ca_file"`
-		} `yaml:"tls_server_config"`
-		Users map[string]string `yaml:"basic_auth_users"`
-	}
-	if err := yaml.Unmarshal(b, &c); err != nil {
+	c, err := parse(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", o.ConfigOption, o.WebConfigFile, err)
 	}
 	a.users = len(c.Users) > 0
@@ -95,6 +88,55 @@ func New(o Options) (*Access, error) {
 	// client; RequireAnyClientCert accepts any self-signed one.
 	a.clientCert = a.tls && c.TLS.ClientAuth == "RequireAndVerifyClientCert" && (c.TLS.ClientCA != "" || c.TLS.ClientCAs != "")
 	return a, nil
+}
+
+// webConfig is what decides whether requests are authenticated.
+type webConfig struct {
+	TLS struct {
+		Cert       string `yaml:"cert"`
+		CertFile   string `yaml:"cert_file"`
+		ClientAuth string `yaml:"client_auth_type"`
+		ClientCA   string `yaml:"client_ca"`
+		ClientCAs  string `yaml:"client_ca_file"`
+	} `yaml:"tls_server_config"`
+	Users map[string]string `yaml:"basic_auth_users"`
+}
+
+func parse(b []byte) (webConfig, error) {
+	var c webConfig
+	err := yaml.Unmarshal(b, &c)
+	return c, err
+}
+
+// usersCheck tells whether the web config lists users now, re-reading the
+// file only when its modification time or size changed.
+type usersCheck struct {
+	path string
+
+	mu      sync.Mutex
+	mtime   time.Time
+	size    int64
+	checked bool
+	has     bool
+}
+
+func (u *usersCheck) present() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fi, err := os.Stat(u.path)
+	if err != nil {
+		return false // the toolkit answers 500 for an unreadable file
+	}
+	if u.checked && fi.ModTime().Equal(u.mtime) && fi.Size() == u.size {
+		return u.has
+	}
+	b, err := os.ReadFile(u.path)
+	if err != nil {
+		return false
+	}
+	c, err := parse(b)
+	u.checked, u.mtime, u.size, u.has = err == nil, fi.ModTime(), fi.Size(), err == nil && len(c.Users) > 0
+	return u.has
 }
 
 // Authenticated reports whether every request must authenticate (basic
@@ -173,12 +215,14 @@ func (a *Access) Serve(ln net.Listener, srv *http.Server) error {
 	if err := a.CheckAddress(ln.Addr().String()); err != nil {
 		return err
 	}
-	if a.users && srv.Handler != nil {
+	if a.opts.WebConfigFile != "" && srv.Handler != nil {
 		next := srv.Handler
-		// The toolkit's handler has checked the password before this
-		// one runs: the name in the header is the authenticated user.
+		users := &usersCheck{path: a.opts.WebConfigFile}
+		// The toolkit's handler runs first and re-reads the file: when it
+		// lists users, it has checked the password before this one runs
+		// and the name in the header is the authenticated user.
 		srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, _, ok := r.BasicAuth(); ok {
+			if u, _, ok := r.BasicAuth(); ok && users.present() {
 				r = r.WithContext(authuser.With(r.Context(), u))
 			}
 			next.ServeHTTP(w, r)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hlalert/hlalert/internal/authuser"
 	"github.com/hlalert/hlalert/internal/httpaccess/accesstest"
@@ -199,5 +200,26 @@ func TestBadWebConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--web.config.file "+tc.path+": ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want --web.config.file, the path and %q", filepath.Base(tc.path), err, tc.want)
 		}
+	}
+}
+
+// The toolkit re-reads the web config per request; the user name is passed
+// on only while the file lists users (the toolkit checked the password).
+func TestUserFollowsConfigChanges(t *testing.T) {
+	wc := accesstest.Write(t, accesstest.Spec{BasicAuth: true})
+	_, addr := start(t, wc.Path)
+	c := &http.Client{}
+	if code, body, err := get(t, c, "http://"+addr+"/", accesstest.User, accesstest.Password); err != nil || body != "user=admin" {
+		t.Fatalf("%d %q %v", code, body, err)
+	}
+	if err := os.WriteFile(wc.Path, []byte("# no users any more\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(wc.Path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, err := get(t, c, "http://"+addr+"/", "mallory", "anything"); err != nil || code != 200 || body != "user=" {
+		t.Errorf("after removing the users: %d %q %v, want 200 and no user", code, body, err)
 	}
 }
