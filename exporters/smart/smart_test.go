@@ -165,6 +165,25 @@ func TestCollectorGolden(t *testing.T) {
 		// "scsi" and two NVMe controllers, the second reporting critical
 		// warning 0x04 (reliability degraded, exit status 8).
 		{"qemu-scan-sat-nvme-critical-warning", Config{}, qemuReplies, ""},
+		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
+		}, ""},
+		{"open-failed-partial", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme9"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":   exitReply(t, "published/scrutiny-smartctl-7.0-ata-pass-trimmed.json"),
+					"smartctl --json --nocheck=standby -a /dev/nvme9": exitReply(t, "smartctl-7.3-local/open-failed-nvme.json"),
+				}
+			}, "could not open"},
+		{"tool-missing", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --scan --json": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrNotFound)}}
+		}, "tool not found"},
+		{"garbage", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Stdout: []byte("smartctl 7.3\nSMART overall-health: PASSED\n")}}
+		}, "smartctl json"},
+		{"permission-denied", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
+			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrPermission)}}
+		}, "permission denied"},
 		// SAS disks as smartctl 7.1 to 7.4 print them: a healthy one behind
 		// a MegaRAID controller, one with the old field names, and one whose
 		// SMART health says PASSED with 260 grown defects and 535
@@ -188,25 +207,6 @@ func TestCollectorGolden(t *testing.T) {
 					"smartctl --json --nocheck=standby -a -d megaraid,2 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.4-sas-megaraid2-toshiba-al15seb24eqy.json"),
 				}
 			}, ""},
-		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
-			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
-		}, ""},
-		{"open-failed-partial", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme9"}}},
-			func(t *testing.T) map[string]cmdrun.Reply {
-				return map[string]cmdrun.Reply{
-					"smartctl --json --nocheck=standby -a /dev/sda":   exitReply(t, "published/scrutiny-smartctl-7.0-ata-pass-trimmed.json"),
-					"smartctl --json --nocheck=standby -a /dev/nvme9": exitReply(t, "smartctl-7.3-local/open-failed-nvme.json"),
-				}
-			}, "could not open"},
-		{"tool-missing", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
-			return map[string]cmdrun.Reply{"smartctl --scan --json": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrNotFound)}}
-		}, "tool not found"},
-		{"garbage", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
-			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Stdout: []byte("smartctl 7.3\nSMART overall-health: PASSED\n")}}
-		}, "smartctl json"},
-		{"permission-denied", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
-			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrPermission)}}
-		}, "permission denied"},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			c, err := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
