@@ -31,6 +31,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/hlalert/hlalert/alerts/watchdog"
 	"github.com/hlalert/hlalert/alerts/web"
+	"github.com/hlalert/hlalert/internal/httpaccess"
 )
 
 // Options configures Run.
@@ -42,6 +43,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// Listener serves HTTP; nil: listen on Config.Listen.
 	Listener net.Listener
+	// Access is the web configuration (TLS, basic auth) and the rule for
+	// listening beyond loopback; nil: plain HTTP, loopback only.
+	Access *httpaccess.Access
 	// Ready, when set, is called once HTTP serves (tests learn the address).
 	Ready func(addr string)
 
@@ -179,15 +183,23 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	access := o.Access
+	if access == nil {
+		if access, err = httpaccess.New(httpaccess.Options{Logger: logger}); err != nil {
+			return err
+		}
+	}
 	ln := o.Listener
 	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		if ln, err = access.Listen(cfg.Listen); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
+	} else if err := access.CheckAddress(ln.Addr().String()); err != nil {
+		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	go func() { srvErr <- access.Serve(ln, srv) }()
 	logger.Info("listening", "addr", ln.Addr().String())
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())

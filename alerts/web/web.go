@@ -110,7 +110,7 @@ func New(opts Options) (http.Handler, error) {
 		mux.Handle("/api/v1/silences", sh)
 		mux.Handle("/api/v1/silence/", sh)
 	}
-	return mux, nil
+	return sameOrigin(mux, opts.Logger), nil
 }
 
 type slogErrorLog struct{ l *slog.Logger }
@@ -210,7 +210,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 					ms[i] = m.String()
 				}
 				data.Silences = append(data.Silences, pageSilence{ID: s.ID, State: state, Matchers: strings.Join(ms, ", "),
-					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
+					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, AuthUser: s.AuthUser, Comment: s.Comment})
 			}
 		}
 	}
@@ -244,6 +244,7 @@ type pageSilence struct {
 	ID, State, Matchers string
 	StartsAt, EndsAt    time.Time
 	CreatedBy, Comment  string
+	AuthUser            string // the basic-auth user who created it, if any
 }
 
 type pageAlert struct {
