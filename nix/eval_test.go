@@ -821,3 +821,109 @@ func TestREADMEExample(t *testing.T) {
 		report(t, checkLoopback(res, rendered))
 	}
 }
+
+// TestFlakeOutputs evaluates flake.nix's outputs (with stand-in packages):
+// packages, modules, checks and a dev shell for both systems, only nixpkgs
+// as input, and ldflags that really stamp the binaries' version.
+func TestFlakeOutputs(t *testing.T) {
+	e := setup(t)
+	out, err := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+		filepath.Join(e.root, "nix", "eval", "flake-summary.nix"),
+		"--arg", "lib", "import "+e.lib, "--argstr", "pkgRoot", e.pkg).Output()
+	if err != nil {
+		t.Fatalf("evaluate flake outputs: %v\n%s", err, stderrOf(err))
+	}
+	var res map[string]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, sys := range []string{"x86_64-linux", "aarch64-linux"} {
+		for path, want := range map[string][]string{
+			"packages":  {"default", "hlalert", "hlexporter"},
+			"checks":    {"hlalert", "hlexporter", "vm-main"},
+			"devShells": {"default"},
+		} {
+			if got := strs(get(res, path), sys); !slices.Equal(got, want) {
+				t.Errorf("%s.%s = %v, want %v", path, sys, got, want)
+			}
+		}
+	}
+	for path, want := range map[string][]string{
+		"nixosModules":    {"appliance", "default", "hlalert", "hlexporter"},
+		"overlays":        {"default"},
+		"overlayPackages": {"hlalert", "hlexporter"},
+		"vmTest.nodes":    {"main"},
+	} {
+		if got := strs(res, path); !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if in := get(res, "inputs").(map[string]any); len(in) != 1 || str(in, "nixpkgs.url") == "" {
+		t.Errorf("inputs = %v, want nixpkgs only", in)
+	}
+	for _, bin := range []string{"hlalert", "hlexporter"} {
+		if got := strs(res, bin+".subPackages"); !slices.Equal(got, []string{"cmd/" + bin}) {
+			t.Errorf("%s subPackages = %v", bin, got)
+		}
+		if pi := str(res, bin+".postInstall"); !strings.Contains(pi, "$out/share/hlalert/rules") || !strings.Contains(pi, "$out/share/hlalert/dashboards") {
+			t.Errorf("%s postInstall does not install rules and dashboards:\n%s", bin, pi)
+		}
+		// Build with the flake's ldflags and ask the binary.
+		exe := filepath.Join(t.TempDir(), bin)
+		cmd := exec.Command("go", "build", "-ldflags", strings.Join(strs(res, bin+".ldflags"), " "), "-o", exe, "./cmd/"+bin)
+		cmd.Dir = e.root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", bin, err, b)
+		}
+		got, err := exec.Command(exe, "version").Output()
+		if want := bin + " 0.1.0-0123456 (commit 0123456789abcdef0123456789abcdef01234567)\n"; err != nil || string(got) != want {
+			t.Errorf("%s version = %q (%v), want %q", bin, got, err, want)
+		}
+	}
+	if !strings.Contains(str(res, "vmTest.testScript"), "VMTestAlwaysFiring") {
+		t.Error("the VM test does not wait for its alert's mail")
+	}
+
+	// flake.lock: nixpkgs only, locked to a revision with its NAR hash.
+	lock, err := readJSON(filepath.Join(e.root, "flake.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(str(lock, "nodes.nixpkgs.locked.rev")) ||
+		!strings.HasPrefix(str(lock, "nodes.nixpkgs.locked.narHash"), "sha256-") ||
+		str(lock, "nodes.nixpkgs.original.ref") != "nixos-unstable" ||
+		str(lock, "nodes.root.inputs.nixpkgs") != "nixpkgs" || get(lock, "version") != 7.0 {
+		t.Errorf("flake.lock does not pin nixpkgs: %v", lock)
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// TestVMTestNode evaluates the VM test's main node (which imports the
+// flake's nixosModules.default) like the example machines, so the test
+// that needs KVM at least has a configuration that evaluates and passes
+// the checks here.
+func TestVMTestNode(t *testing.T) {
+	e := setup(t)
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "vm-node.nix"))
+	rendered := runChecks(t, e, res)
+	report(t, checkUnits(res))
+	report(t, checkLoopback(res, rendered))
+	report(t, checkScrape(res))
+	if _, ok := get(res, "systemd.mailpit").(map[string]any); !ok {
+		t.Error("the VM node has no mailpit unit")
+	}
+	routing, err := readJSON(str(rendered["hlalert"], "notify.routing_file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := get(get(routing, "receivers").([]any)[0], "email_configs").([]any)[0]
+	if str(ec, "smarthost") != "127.0.0.1:1025" || get(ec, "require_tls") != false {
+		t.Errorf("the VM node's e-mail config does not reach the local SMTP sink: %v", ec)
+	}
+}

@@ -18,17 +18,18 @@ let
 in
 buildGoModule {
   inherit pname version vendorHash;
+  # The whole checkout except the Nix files and CI scripts (so editing a
+  # module does not rebuild the binaries).
   src = fs.toSource {
     inherit root;
-    fileset = fs.unions [
-      ../go.mod
-      ../go.sum
-      ../cmd
-      ../alerts
-      ../exporters
-      ../rules
-      (fs.maybeMissing ../dashboards)
-    ];
+    fileset = fs.difference root (
+      fs.unions [
+        ./.
+        ../flake.nix
+        ../flake.lock
+        (fs.maybeMissing ../.ci)
+      ]
+    );
   };
   subPackages = [ "cmd/${pname}" ];
   env.CGO_ENABLED = "0";

@@ -55,6 +55,15 @@ in
       default = [ ];
     };
 
+    virtualisation.memorySize = mkOption {
+      type = types.int;
+      default = 1024;
+    };
+    environment.systemPackages = mkOption {
+      type = types.listOf types.package;
+      default = [ ];
+    };
+
     networking.hostName = mkOption {
       type = types.str;
       default = "nixos";

@@ -60,4 +60,6 @@ in
   restic = fakePackage "restic";
   borgbackup = fakePackage "borgbackup";
   zfs = fakePackage "zfs";
+  curl = fakePackage "curl";
+  mailpit = fakePackage "mailpit";
 }
