@@ -406,6 +406,30 @@ func checkGrafana(res map[string]any, root string) []string {
 	return bad
 }
 
+// checkHomepage reports local hlexporter units without a Homepage widget.
+func checkHomepage(res map[string]any) []string {
+	var bad []string
+	urls := map[string]bool{}
+	groups, _ := get(res, "homepage.services").([]any)
+	for _, g := range groups {
+		for _, entries := range g.(map[string]any) {
+			for _, entry := range entries.([]any) {
+				for _, svc := range entry.(map[string]any) {
+					urls[str(svc, "widget.url")] = str(svc, "widget.type") == "customapi"
+				}
+			}
+		}
+	}
+	targets, _ := get(res, "hlexporter.scrapeTargets").([]any)
+	for _, t := range targets {
+		u := "http://" + str(t, "address") + "/api/homepage/" + str(t, "collector")
+		if !urls[u] {
+			bad = append(bad, fmt.Sprintf("homepage: no customapi widget for %s (%s)", str(t, "unit"), u))
+		}
+	}
+	return bad
+}
+
 // checkAlloy reports a journal pipeline without the agreed labels.
 func checkAlloy(res map[string]any, host, lokiURL string) []string {
 	text := str(etc(res, "alloy/hlalert-journal.alloy"), "text")
@@ -653,6 +677,13 @@ func TestMachines(t *testing.T) {
 			if m.name == "main" {
 				report(t, checkScrape(res))
 				report(t, checkGrafana(res, e.root))
+				report(t, checkHomepage(res))
+				if p := str(res, "grafana.settings.security.admin_password"); p != "$__file{/run/agenix/grafana-admin}" {
+					t.Errorf("grafana admin_password = %q, want it read from the agenix file", p)
+				}
+			}
+			if r := strs(res, "systemd.alloy.reloadTriggers"); !slices.Contains(r, str(etc(res, "alloy/hlalert-journal.alloy"), "source")) {
+				t.Errorf("alloy is not reloaded when its journal file changes: reloadTriggers %v", r)
 			}
 			if m.name == "nas" {
 				sc := get(res, "systemd.hlexporter-backup.serviceConfig")
@@ -758,6 +789,24 @@ func TestUserSettingsWin(t *testing.T) {
 	}
 	if p := get(res, "node.port"); p != 9200.0 {
 		t.Errorf("node_exporter port = %v, want the user's 9200", p)
+	}
+}
+
+// TestCaddyStaysPrivate: the optional virtual hosts answer private
+// addresses only, and proxy to the loopback listeners.
+func TestCaddyStaysPrivate(t *testing.T) {
+	e := setup(t)
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"),
+		writeModule(t, `{ homelab.services.monitoring.caddy = { enable = true; domain = "lan"; }; }`))
+	for host, port := range map[string]string{"grafana.lan": "3000", "hlalert.lan": "8880"} {
+		vh := get(res, "caddy.virtualHosts").(map[string]any)[host]
+		cfg := str(vh, "extraConfig")
+		if !strings.Contains(cfg, "@outside not remote_ip private_ranges\nabort @outside") || !strings.Contains(cfg, "reverse_proxy 127.0.0.1:"+port) {
+			t.Errorf("caddy %s:\n%s", host, cfg)
+		}
+	}
+	if !slices.Contains(checkLoopback(res, nil), "caddy is enabled") {
+		t.Error("checkLoopback does not report Caddy")
 	}
 }
 

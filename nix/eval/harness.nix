@@ -266,6 +266,10 @@ in
             type = types.str;
             default = "admin";
           };
+          options.security.secret_key = mkOption {
+            type = types.str;
+            default = "";
+          };
         };
       };
       provision = {

@@ -331,6 +331,12 @@ in
       example = "/run/agenix/grafana-admin";
       description = "File holding Grafana's admin password (main).";
     };
+    grafana.secretKeyFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/agenix/grafana-secret-key";
+      description = "File holding Grafana's secret_key, which signs its cookies and encrypts stored secrets (main).";
+    };
 
     caddy = {
       enable = mkOption {
@@ -380,13 +386,14 @@ in
         };
         services.alloy.enable = mkDefault true;
         environment.etc."alloy/hlalert-journal.alloy".text = alloyJournal;
+        # Upstream reloads Alloy for config.alloy only; this file too.
+        systemd.services.alloy.reloadTriggers = [ config.environment.etc."alloy/hlalert-journal.alloy".source ];
       }
 
       (mkIf (isMain || isHa) {
         services.hlalert = {
           enable = mkDefault true;
           routing = mkIf (cfg.email != null && cfg.smtp.host != null) (mkDefault routing);
-          settings.external_labels.host = mkDefault cfg.hostName;
         };
       })
 
@@ -417,6 +424,9 @@ in
             analytics.reporting_enabled = mkDefault false;
             security.admin_password = mkIf (cfg.grafana.adminPasswordFile != null) (
               mkDefault "$__file{${cfg.grafana.adminPasswordFile}}"
+            );
+            security.secret_key = mkIf (cfg.grafana.secretKeyFile != null) (
+              mkDefault "$__file{${cfg.grafana.secretKeyFile}}"
             );
           };
           provision = {

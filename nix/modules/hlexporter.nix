@@ -72,9 +72,12 @@ let
     nvr = { };
   };
 
+  # Each repository gets its tool from the module and a cache under the
+  # unit's CacheDirectory (remote repositories are slow without one).
   backupRepository =
     r:
     {
+      cache_dir = "/var/cache/hlexporter-backup/${r.name or "repository"}";
       binary =
         if (r.tool or "restic") == "borg" then
           "${pkgs.borgbackup}/bin/borg"

@@ -13,6 +13,7 @@
       passwordFile = "/run/agenix/smtp-password";
     };
     grafana.adminPasswordFile = "/run/agenix/grafana-admin";
+    grafana.secretKeyFile = "/run/agenix/grafana-secret-key";
     scrapeTargets = [
       {
         job = "hlexporter-zfs";
