@@ -38,6 +38,14 @@ var (
 	envSkip string
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if envVal != nil {
+		os.RemoveAll(envVal.pkg)
+	}
+	os.Exit(code)
+}
+
 // setup finds nix-instantiate and the nixpkgs lib, and builds the binaries
 // once. Without them it skips, except in CI (CI=true), where it fails.
 func setup(t *testing.T) *env {
@@ -974,5 +982,56 @@ func TestVMTestNode(t *testing.T) {
 	ec := get(get(routing, "receivers").([]any)[0], "email_configs").([]any)[0]
 	if str(ec, "smarthost") != "127.0.0.1:1025" || get(ec, "require_tls") != false {
 		t.Errorf("the VM node's e-mail config does not reach the local SMTP sink: %v", ec)
+	}
+}
+
+// journalLevels are the values of the `level` label Alloy sets: the journal
+// priority keywords of loki.source.journal (Promtail's makeJournalPriority,
+// which Alloy shares): 3 is "error", not syslog's "err".
+var journalLevels = []string{"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"}
+
+// levelMatcher finds `level` label matchers in LogQL, also inside JSON
+// strings (escaped quotes).
+var levelMatcher = regexp.MustCompile(`\blevel\s*(=~|!~|!=|=)\s*\\?"([^"\\]*)\\?"`)
+
+// badLevels returns the level values in text that Alloy never sets.
+func badLevels(text string) []string {
+	var bad []string
+	for _, m := range levelMatcher.FindAllStringSubmatch(text, -1) {
+		alts := []string{m[2]}
+		if m[1] == "=~" || m[1] == "!~" {
+			alts = strings.Split(strings.Trim(m[2], "()^$"), "|")
+		}
+		for _, a := range alts {
+			if !slices.Contains(journalLevels, a) {
+				bad = append(bad, fmt.Sprintf("%s (in %s)", a, m[0]))
+			}
+		}
+	}
+	return bad
+}
+
+// TestJournalLevelsInQueries: the shipped rules and dashboards select only
+// level values that the appliance's Alloy pipeline produces.
+func TestJournalLevelsInQueries(t *testing.T) {
+	if got := badLevels(`{job="systemd-journal", level=~"err|crit"} and {level="warn"}`); !slices.Equal(got, []string{
+		`err (in level=~"err|crit")`, `warn (in level="warn")`,
+	}) {
+		t.Fatalf("badLevels = %q", got)
+	}
+	root, err := gitOut(".", "rev-parse", "--show-toplevel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "rules", "*.yml"))
+	dash, _ := filepath.Glob(filepath.Join(root, "dashboards", "*.json"))
+	for _, f := range append(files, dash...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range badLevels(string(b)) {
+			t.Errorf("%s: level %s is not a journal priority keyword (%s)", f, l, strings.Join(journalLevels, ", "))
+		}
 	}
 }
