@@ -834,6 +834,8 @@ func TestBadValuesFailEvaluation(t *testing.T) {
 			[]string{"Failed assertions", "services.hlexporter.collectors.backup.user must name the user"}},
 		{"ha without watch", `{ homelab.services.monitoring = { enable = true; role = "ha"; lokiUrl = "http://main:3100"; }; }`,
 			[]string{"Failed assertions", "homelab.services.monitoring.watch must list"}},
+		{"grafana without secret key", `{ homelab.services.monitoring = { enable = true; role = "main"; }; }`,
+			[]string{"services.grafana.settings.security.secret_key", "no value defined"}},
 		{"port", `{ services.hlexporter.collectors.zfs.port = 99999; }`,
 			[]string{"services.hlexporter.collectors.zfs.port", "16 bit unsigned integer"}},
 	} {

@@ -55,7 +55,8 @@ else
     victoriametrics = s.victoriametrics;
     loki = s.loki;
     alloy = s.alloy;
-    grafana = s.grafana;
+    # Upstream asks for secret_key only when Grafana is on.
+    grafana = if s.grafana.enable then s.grafana else { enable = false; };
     homepage = s.homepage-dashboard;
     caddy = s.caddy;
     node = s.prometheus.exporters.node;

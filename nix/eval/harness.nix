@@ -266,10 +266,8 @@ in
             type = types.str;
             default = "admin";
           };
-          options.security.secret_key = mkOption {
-            type = types.str;
-            default = "";
-          };
+          # No default since nixpkgs 26.05 (the old well-known key was dropped).
+          options.security.secret_key = mkOption { type = types.str; };
         };
       };
       provision = {

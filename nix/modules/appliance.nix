@@ -335,7 +335,11 @@ in
       type = types.nullOr types.str;
       default = null;
       example = "/run/agenix/grafana-secret-key";
-      description = "File holding Grafana's secret_key, which signs its cookies and encrypts stored secrets (main).";
+      description = ''
+        File holding Grafana's secret_key, which signs its cookies and
+        encrypts stored secrets (main). nixpkgs has no default for it since
+        26.05: set this or services.grafana.settings.security.secret_key.
+      '';
     };
 
     caddy = {

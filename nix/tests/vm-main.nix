@@ -23,6 +23,8 @@
           host = "127.0.0.1:1025";
           requireTLS = false;
         };
+        # A test key (Grafana has no default secret_key since nixpkgs 26.05).
+        grafana.secretKeyFile = "${pkgs.writeText "grafana-secret-key" "vm-test-key-not-a-secret"}";
       };
 
       # A rule that fires at once, so a mail is due within a minute.
