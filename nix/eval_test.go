@@ -701,6 +701,27 @@ func TestMachines(t *testing.T) {
 				if d := strs(res, "systemd.hlexporter-smart.serviceConfig.DeviceAllow"); !slices.Equal(d, []string{"/dev/sda r", "/dev/nvme0 r"}) {
 					t.Errorf("smart DeviceAllow = %v, want the configured disks", d)
 				}
+				// Tools come from the host's packages, not from PATH.
+				for path, want := range map[string]string{
+					"hlexporter-zfs:collectors.zfs.zpool_command":               "-zfs/bin/zpool",
+					"hlexporter-zfs:collectors.zfs.zfs_command":                 "-zfs/bin/zfs",
+					"hlexporter-smart:collectors.smart.smartctl_command":        "-smartmontools/bin/smartctl",
+					"hlexporter-deploy:collectors.deploy.systemctl":             "-systemd/bin/systemctl",
+					"hlexporter-backup:collectors.backup.repositories.0.binary": "-restic/bin/restic",
+				} {
+					unit, key, _ := strings.Cut(path, ":")
+					var got any = rendered[unit]
+					for _, k := range strings.Split(key, ".") {
+						if l, ok := got.([]any); ok && k == "0" {
+							got = l[0]
+							continue
+						}
+						got = get(got, k)
+					}
+					if g, _ := got.(string); !strings.HasPrefix(g, "/nix/store/") || !strings.HasSuffix(g, want) {
+						t.Errorf("%s = %v, want the store path ending in %s", path, got, want)
+					}
+				}
 			}
 			if m.name == "ha" {
 				targets, _ := get(rendered["hlalert"], "datasource.embedded.targets").([]any)
@@ -815,6 +836,26 @@ func TestCaddyStaysPrivate(t *testing.T) {
 	}
 	if !slices.Contains(checkLoopback(res, nil), "caddy is enabled") {
 		t.Error("checkLoopback does not report Caddy")
+	}
+}
+
+// TestOpeningIsExplicit: the NAS's exporters leave loopback and the
+// firewall opens their ports only when the options say so.
+func TestOpeningIsExplicit(t *testing.T) {
+	e := setup(t)
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "nas.nix"),
+		writeModule(t, `{ services.hlexporter = { listenAddress = "192.168.1.10"; openFirewall = true; }; }`))
+	if got := slices.Sorted(slices.Values(strs(res, "firewall.allowedTCPPorts"))); !slices.Equal(got, []string{"9808", "9809", "9810", "9811"}) {
+		t.Errorf("firewall opens %v, want the four collectors' ports", got)
+	}
+	rendered := runChecks(t, e, res)
+	if got := checkLoopback(res, rendered); len(got) != 5 { // four listeners and the firewall
+		t.Errorf("checkLoopback reports %q, want the four units and the firewall", got)
+	}
+	for _, tgt := range get(res, "hlexporter.scrapeTargets").([]any) {
+		if !strings.HasPrefix(str(tgt, "address"), "192.168.1.10:") {
+			t.Errorf("scrape target %v does not use the listen address", tgt)
+		}
 	}
 }
 
