@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"run":     {"run the rule evaluator daemon (no flags: the embedded standalone default)", runRun},
 		"silence": {"add, expire and list silences", runSilence},
 		"test":    {"run rule unit tests (vmalert-tool and promtool formats)", runTest},
+		"version": {"print the version and commit", runVersion},
 	}
 }
 

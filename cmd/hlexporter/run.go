@@ -23,6 +23,7 @@ Usage:
              [--web.config.file FILE] [--web.allow-unauthenticated-remote]
   hlexporter check --config FILE [--collectors ...]   validate the configuration
   hlexporter catalog                                  print the metric catalog (Markdown)
+  hlexporter version                                  print the version and commit
 
 Collectors: %s. Without --collectors, every collector with a section in the
 configuration runs. Listen address default: %s (loopback). Beyond
@@ -42,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, cmd == "check", args, stdout, stderr)
 	case "catalog":
 		err = catalogCmd(args, stdout)
+	case "version":
+		fmt.Fprintf(stdout, "hlexporter %s (commit %s)\n", version, commit)
+		return 0
 	case "help":
 		fmt.Fprintf(stdout, usage, strings.Join(names(), ", "), serve.DefaultListenAddress)
 		return 0
