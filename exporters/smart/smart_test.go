@@ -133,6 +133,16 @@ func TestCollectorGolden(t *testing.T) {
 		// "scsi" and two NVMe controllers, the second reporting critical
 		// warning 0x04 (reliability degraded, exit status 8).
 		{"qemu-scan-sat-nvme-critical-warning", Config{}, qemuReplies, ""},
+		// The two healthy disks of the same guest, listed by hand: a
+		// homelab whose disks are all fine (the dashboards' healthy
+		// scenario).
+		{"qemu-sat-nvme-healthy", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme0", Type: "nvme"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+					"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+				}
+			}, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
