@@ -166,7 +166,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 			qi(`time() - max by (instance, camera) (hlexporter_nvr_camera_last_recording_end_timestamp_seconds)`, "{{camera}}"))).
 		WithRow(dashboard.NewRowBuilder("Firing alerts")).
 		WithPanel(tbl("Firing alerts", "ALERTS{alertstate=\"firing\"}: one row per alert.", "none", nil, 24,
-			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing"})`, "")))
+			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing"})`, "")).
+			NoValue("No alert is firing"))
 }
 
 func backups(th Thresholds) *dashboard.DashboardBuilder {
@@ -220,8 +221,8 @@ func storage(th Thresholds) *dashboard.DashboardBuilder {
 			qi(`min by (instance, device) (hlexporter_smart_health_passed{instance=~"$instance"})`, "{{device}}"))).
 		WithPanel(status("Temperature", "Red where DiskTooHot fires.", "celsius", redAbove(th.DiskTemperature), 8,
 			qi(`max by (instance, device) (hlexporter_smart_temperature_celsius{instance=~"$instance"})`, "{{device}}"))).
-		WithPanel(tbl("Sectors", "Reallocated and pending sectors (ATA).", "none", steps(green, 1, red), 8,
-			qi(`max by (instance, device) (hlexporter_smart_reallocated_sectors{instance=~"$instance"} + hlexporter_smart_pending_sectors{instance=~"$instance"})`, ""))).
+		WithPanel(tbl("Reallocated sectors", "ATA attribute 5; a count that grows means a dying disk.", "none", steps(green, 1, red), 8,
+			qi(`max by (instance, device) (hlexporter_smart_reallocated_sectors{instance=~"$instance"})`, ""))).
 		WithPanel(status("NVMe wear", "Red where NvmeWearHigh fires.", "percentunit", redAbove(th.NvmeWear), 12,
 			qi(`max by (instance, device) (hlexporter_smart_nvme_percentage_used_ratio{instance=~"$instance"})`, "{{device}}"))).
 		WithPanel(status("NVMe critical warning", "Bit field; 0 is fine.", "none", steps(green, 1, red), 12,
@@ -344,9 +345,7 @@ func hosts() *dashboard.DashboardBuilder {
 			q(`sum by (instance) (rate(node_network_receive_bytes_total{device!="lo", `+inst+`}[5m]))`, "{{instance}} in"),
 			q(`sum by (instance) (rate(node_network_transmit_bytes_total{device!="lo", `+inst+`}[5m]))`, "{{instance}} out"))).
 		WithPanel(tbl("Filesystems", "Free share per mount point (tmpfs and overlays left out).", "percentunit", steps(red, 0.1, orange, 0.2, green), 12,
-			qi(`min by (instance, mountpoint) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|ramfs", `+inst+`} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|ramfs", `+inst+`})`, ""))).
-		WithPanel(status("Failed systemd units", "Units in the failed state (node_exporter --collector.systemd).", "none", anyRed(), 24,
-			qi(`sum by (instance) (node_systemd_unit_state{state="failed", `+inst+`})`, "{{instance}}")))
+			qi(`min by (instance, mountpoint) (node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|ramfs", `+inst+`} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|ramfs", `+inst+`})`, "")))
 }
 
 // nil0 is a single neutral step: a value with no judgement.

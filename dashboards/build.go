@@ -123,7 +123,9 @@ func graph(title, desc, unit string, w uint32, targets ...cog.Builder[variants.D
 
 // tbl is a table of instant values, one row per series.
 func tbl(title, desc, unit string, th *dashboard.ThresholdsConfigBuilder, w uint32, targets ...cog.Builder[variants.Dataquery]) *table.PanelBuilder {
-	b := table.NewPanelBuilder().Title(title).Description(desc).Unit(unit).Height(8).Span(w)
+	b := table.NewPanelBuilder().Title(title).Description(desc).Unit(unit).Height(8).Span(w).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"})).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "labelsToFields", Options: map[string]any{"mode": "columns"}})
 	if th != nil {
 		b = b.Thresholds(th)
 	}

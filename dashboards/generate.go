@@ -83,3 +83,5 @@ func Stale(dir string, th Thresholds) ([]string, error) {
 	}
 	return stale, nil
 }
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -8,6 +8,8 @@
 package boardcheck
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -34,11 +37,15 @@ type Board struct {
 
 // Panel is one panel with what the checks need.
 type Panel struct {
-	ID         uint32
-	Title      string
-	Type       string
-	Row        string // title of the row the panel sits under; "" above any row
-	Unit       string
+	ID    uint32
+	Title string
+	Type  string
+	Row   string // title of the row the panel sits under; "" above any row
+	Unit  string
+	// NoValue is what the panel shows without data; a panel that sets it
+	// declares "no data" a valid answer (no alert firing), so the data
+	// check lets it be empty.
+	NoValue    string
 	Thresholds []Step
 	Targets    []Target
 }
@@ -88,8 +95,20 @@ var registerOnce sync.Once
 // Prometheus and Loki query types included). Errors name path.
 func Parse(path string, data []byte) (*Board, error) {
 	registerOnce.Do(plugins.RegisterDefaultPlugins)
+	// The SDK's strict decoders (v0.0.22) return their error list as an
+	// error even when it is empty (a typed nil), and a nested decoder that
+	// does so leaves its value out. So the strict pass only validates: an
+	// empty list is success. The value is then decoded by the SDK's
+	// ordinary decoder.
+	var strict dashboard.Dashboard
+	if err := strict.UnmarshalJSONStrict(data); err != nil {
+		var be cog.BuildErrors
+		if !errors.As(err, &be) || len(be) > 0 {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	var d dashboard.Dashboard
-	if err := d.UnmarshalJSONStrict(data); err != nil {
+	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	b := &Board{Path: path, Dashboard: d, Vars: map[string]string{}}
@@ -154,6 +173,9 @@ func panel(p dashboard.Panel, row string) (Panel, error) {
 	if fc := p.FieldConfig; fc != nil {
 		if fc.Defaults.Unit != nil {
 			out.Unit = *fc.Defaults.Unit
+		}
+		if fc.Defaults.NoValue != nil {
+			out.NoValue = *fc.Defaults.NoValue
 		}
 		if th := fc.Defaults.Thresholds; th != nil {
 			for _, s := range th.Steps {

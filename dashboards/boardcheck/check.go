@@ -74,7 +74,7 @@ func Check(ctx context.Context, b *Board, o Options) []Problem {
 				switch {
 				case err != nil:
 					add(p, t, "query: %v", err)
-				case len(v) == 0:
+				case len(v) == 0 && p.NoValue == "":
 					add(p, t, "returns no data")
 				}
 			}

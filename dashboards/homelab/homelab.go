@@ -12,18 +12,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/email"
@@ -38,6 +43,9 @@ import (
 // At is when the replayed homelab is looked at: every golden file's clock
 // is moved here, so ages read as they did when the file was rendered.
 var At = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// HlalertInstance is where the replay's hlalert serves /metrics.
+const HlalertInstance = "server:8880"
 
 // Replay window: the targets are scraped and the rules evaluated every Step
 // for Window before At, so rate() has samples and every rule's for: has run
@@ -73,7 +81,7 @@ type Homelab struct {
 	Store  *series.Store
 	Engine *mqlengine.Engine
 	// Exposition is what each target served (after the clock shift), by
-	// instance.
+	// job/instance.
 	Exposition map[string][]byte
 }
 
@@ -147,24 +155,26 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Targets answer through an in-process transport keyed by host:port,
+	// so the scraper labels them instance="host:port" as VictoriaMetrics
+	// would.
+	handlers := routes{}
 	var scrapeTargets []scrape.Target
 	for _, t := range targets {
-		var body bytes.Buffer
-		for _, g := range t.Files {
-			b, err := os.ReadFile(filepath.Join(o.Root, g.Path))
-			if err != nil {
-				return nil, fmt.Errorf("scenario %s: %w", name, err)
-			}
-			body.Write(shiftClock(b, At.Sub(g.RenderedAt)))
+		body, err := exposition(o.Root, t.Files)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %s/%s: %w", name, t.Job, t.Instance, err)
 		}
-		h.Exposition[t.Instance] = body.Bytes()
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		key := t.Job + "/" + t.Instance
+		if _, dup := h.Exposition[key]; dup {
+			return nil, fmt.Errorf("scenario %s: target %s twice", name, key)
+		}
+		h.Exposition[key] = body
+		handlers[t.Instance] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			w.Write(h.Exposition[t.Instance])
-		}))
-		defer srv.Close()
-		scrapeTargets = append(scrapeTargets, scrape.Target{Job: t.Job, URL: srv.URL + "/metrics", Timeout: 10 * time.Second,
-			Labels: map[string]string{"instance": t.Instance}})
+			w.Write(body)
+		})
+		scrapeTargets = append(scrapeTargets, scrape.Target{Job: t.Job, URL: "http://" + t.Instance + "/metrics", Timeout: 10 * time.Second})
 	}
 
 	// hlalert itself: its metric set, fed by the rule evaluation below, and
@@ -181,10 +191,8 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	if _, err := email.NewQueue(email.QueueOptions{Dir: outbox, Registerer: reg, Logger: o.Logger}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	hl := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer hl.Close()
-	scrapeTargets = append(scrapeTargets, scrape.Target{Job: "hlalert", URL: hl.URL + "/metrics", Timeout: 10 * time.Second,
-		Labels: map[string]string{"instance": "hlalert"}})
+	handlers[HlalertInstance] = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	scrapeTargets = append(scrapeTargets, scrape.Target{Job: "hlalert", URL: "http://" + HlalertInstance + "/metrics", Timeout: 10 * time.Second})
 
 	groups, err := loadGroups(o)
 	if err != nil {
@@ -193,7 +201,7 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	for _, g := range groups {
 		em.AddGroup(g.Name)
 	}
-	sc := scrape.New(h.Store, nil, o.Logger)
+	sc := scrape.New(h.Store, &http.Client{Transport: handlers}, o.Logger)
 	q := rule.QuerierFunc(func(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
 		return h.Engine.Query(ctx, expr, ts, 0)
 	})
@@ -229,6 +237,52 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 		}
 	}
 	return h, nil
+}
+
+// routes is an http.RoundTripper serving each host:port from a handler,
+// in process.
+type routes map[string]http.Handler
+
+func (r routes) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, ok := r[req.URL.Host]
+	if !ok {
+		return nil, fmt.Errorf("no target %s in the scenario", req.URL.Host)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// exposition merges golden files into one /metrics text: each file's clock
+// metrics moved to At, families of the same name (e.g. the serving
+// layer's hlexporter_collector_* of several collectors) joined.
+func exposition(root string, files []Golden) ([]byte, error) {
+	fams := map[string]*dto.MetricFamily{}
+	for _, g := range files {
+		b, err := os.ReadFile(filepath.Join(root, g.Path))
+		if err != nil {
+			return nil, err
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fs, err := p.TextToMetricFamilies(bytes.NewReader(shiftClock(b, At.Sub(g.RenderedAt))))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", g.Path, err)
+		}
+		for n, f := range fs {
+			if have, ok := fams[n]; ok {
+				have.Metric = append(have.Metric, f.Metric...)
+				continue
+			}
+			fams[n] = f
+		}
+	}
+	var out bytes.Buffer
+	for _, n := range slices.Sorted(maps.Keys(fams)) {
+		if _, err := expfmt.MetricFamilyToText(&out, fams[n]); err != nil {
+			return nil, fmt.Errorf("encode %s: %w", n, err)
+		}
+	}
+	return out.Bytes(), nil
 }
 
 // loadGroups builds the MetricsQL rule groups of the rule files (LogQL
@@ -278,4 +332,3 @@ func shiftClock(b []byte, d time.Duration) []byte {
 	}
 	return out.Bytes()
 }
-
