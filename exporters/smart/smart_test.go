@@ -168,7 +168,7 @@ func TestCollectorGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, uerr := c.Update(context.Background())
+			res, uerr := c.Update(context.Background())
 			if sc.wantErr == "" && uerr != nil {
 				t.Fatalf("update: %v", uerr)
 			}
@@ -178,6 +178,7 @@ func TestCollectorGolden(t *testing.T) {
 			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
 			out, _ := servetest.Scrape(t, c2, testNow)
 			servetest.Golden(t, filepath.Join("testdata", "golden", sc.name+".prom"), out, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", sc.name+".homepage.json"), c.Name(), c.Describe(), res, uerr, testNow, *update)
 		})
 	}
 }
