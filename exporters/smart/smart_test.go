@@ -165,6 +165,16 @@ func TestCollectorGolden(t *testing.T) {
 		// "scsi" and two NVMe controllers, the second reporting critical
 		// warning 0x04 (reliability degraded, exit status 8).
 		{"qemu-scan-sat-nvme-critical-warning", Config{}, qemuReplies, ""},
+		// The two healthy disks of the same guest, listed by hand: a
+		// homelab whose disks are all fine (the dashboards' healthy
+		// scenario).
+		{"qemu-sat-nvme-healthy", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme0", Type: "nvme"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+					"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+				}
+			}, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
@@ -213,7 +223,7 @@ func TestCollectorGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, uerr := c.Update(context.Background())
+			res, uerr := c.Update(context.Background())
 			if sc.wantErr == "" && uerr != nil {
 				t.Fatalf("update: %v", uerr)
 			}
@@ -223,6 +233,7 @@ func TestCollectorGolden(t *testing.T) {
 			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
 			out, _ := servetest.Scrape(t, c2, testNow)
 			servetest.Golden(t, filepath.Join("testdata", "golden", sc.name+".prom"), out, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", sc.name+".homepage.json"), c.Name(), c.Describe(), res, uerr, testNow, *update)
 		})
 	}
 }
