@@ -29,6 +29,20 @@ type env struct {
 	lib    string // nixpkgs lib/ folder
 	pkg    string // stand-in package: bin/hlalert, bin/hlexporter, share/hlalert/rules
 	binDir string
+	store  string // a private Nix store (NIX_STORE_DIR): no root, no daemon, nothing left behind
+}
+
+// nixInstantiate runs nix-instantiate on the private store.
+func (e *env) nixInstantiate(args ...string) *exec.Cmd {
+	cmd := exec.Command("nix-instantiate", args...)
+	state := filepath.Dir(e.store)
+	cmd.Env = append(os.Environ(),
+		"NIX_STORE_DIR="+e.store,
+		"NIX_STATE_DIR="+filepath.Join(state, "var"),
+		"NIX_LOG_DIR="+filepath.Join(state, "log"),
+		"NIX_CONF_DIR="+filepath.Join(state, "etc"),
+	)
+	return cmd
 }
 
 var (
@@ -82,7 +96,7 @@ func newEnv() (*env, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	e := &env{root: root, lib: lib, pkg: pkg, binDir: filepath.Join(pkg, "bin")}
+	e := &env{root: root, lib: lib, pkg: pkg, binDir: filepath.Join(pkg, "bin"), store: filepath.Join(pkg, "nix", "store")}
 	if err := os.MkdirAll(filepath.Join(pkg, "share", "hlalert"), 0o755); err != nil {
 		return nil, "", err
 	}
@@ -139,7 +153,7 @@ func (e *env) eval(modules ...string) (map[string]any, error) {
 		}
 		list = append(list, abs)
 	}
-	cmd := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+	cmd := e.nixInstantiate("--eval", "--strict", "--json", "--read-write-mode",
 		filepath.Join(e.root, "nix", "eval", "eval.nix"),
 		"--arg", "lib", "import "+e.lib,
 		"--argstr", "pkgRoot", e.pkg,
@@ -631,7 +645,7 @@ func TestParseEveryNixFile(t *testing.T) {
 	}
 	// One process for all (each start costs ~0.4 s); its error names the
 	// file and line.
-	cmd := exec.Command("nix-instantiate", append([]string{"--parse"}, files...)...)
+	cmd := e.nixInstantiate(append([]string{"--parse"}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = nil, &stderr
 	if err := cmd.Run(); err != nil {
@@ -642,9 +656,9 @@ func TestParseEveryNixFile(t *testing.T) {
 // TestParseReportsSyntaxErrors: the parse step fails, naming the file and
 // position, on a broken file.
 func TestParseReportsSyntaxErrors(t *testing.T) {
-	setup(t)
+	e := setup(t)
 	bad := writeModule(t, "{ services.hlalert.enable = ; }")
-	out, err := exec.Command("nix-instantiate", "--parse", bad).CombinedOutput()
+	out, err := e.nixInstantiate("--parse", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), bad+":1:29") {
 		t.Errorf("nix-instantiate --parse of a broken file: err %v, output:\n%s", err, out)
 	}
@@ -718,7 +732,7 @@ func TestMachines(t *testing.T) {
 						}
 						got = get(got, k)
 					}
-					if g, _ := got.(string); !strings.HasPrefix(g, "/nix/store/") || !strings.HasSuffix(g, want) {
+					if g, _ := got.(string); !strings.HasPrefix(g, e.store+"/") || !strings.HasSuffix(g, want) {
 						t.Errorf("%s = %v, want the store path ending in %s", path, got, want)
 					}
 				}
@@ -927,7 +941,7 @@ func TestREADMEExample(t *testing.T) {
 // as input, and ldflags that really stamp the binaries' version.
 func TestFlakeOutputs(t *testing.T) {
 	e := setup(t)
-	out, err := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+	out, err := e.nixInstantiate("--eval", "--strict", "--json", "--read-write-mode",
 		filepath.Join(e.root, "nix", "eval", "flake-summary.nix"),
 		"--arg", "lib", "import "+e.lib, "--argstr", "pkgRoot", e.pkg).Output()
 	if err != nil {
