@@ -691,6 +691,9 @@ func TestMachines(t *testing.T) {
 			if got := units(res); !slices.Equal(got, m.units) {
 				t.Errorf("units = %v, want %v", got, m.units)
 			}
+			if w := strs(res, "warnings"); len(w) > 0 {
+				t.Errorf("warnings: %q", w)
+			}
 			rendered := runChecks(t, e, res)
 			report(t, checkUnits(res))
 			report(t, checkAlloy(res, m.name, m.lokiURL))
@@ -873,6 +876,16 @@ func TestOpeningIsExplicit(t *testing.T) {
 	}
 }
 
+// TestWarnsWithoutSMTP: without an SMTP server the appliance says that
+// mails stay in the outbox.
+func TestWarnsWithoutSMTP(t *testing.T) {
+	e := setup(t)
+	res := e.mustEval(t, writeModule(t, `{ homelab.services.monitoring = { enable = true; role = "main"; email = "me@example.org"; grafana.secretKeyFile = "/run/agenix/k"; }; }`))
+	if w := strs(res, "warnings"); len(w) != 1 || !strings.Contains(w[0], "sends none") {
+		t.Errorf("warnings = %q", w)
+	}
+}
+
 // TestBadValuesFailEvaluation: a bad option value stops the evaluation
 // (nixos-rebuild) with a message naming the option.
 func TestBadValuesFailEvaluation(t *testing.T) {
@@ -927,6 +940,9 @@ func TestREADMEExample(t *testing.T) {
 	}
 	for i, blk := range blocks {
 		res := e.mustEval(t, writeModule(t, string(blk[1])))
+		if w := strs(res, "warnings"); len(w) > 0 {
+			t.Errorf("README example %d: warnings: %q", i, w)
+		}
 		if get(res, "monitoring.role") == nil {
 			t.Errorf("README example %d: no homelab.services.monitoring role", i)
 		}

@@ -38,6 +38,7 @@ else
       source = "${e.source}";
     }) c.environment.etc;
     firewall = c.networking.firewall;
+    inherit (c) warnings;
     hlalert = {
       inherit (s.hlalert) enable;
     }

@@ -377,6 +377,10 @@ in
           }
         ];
 
+        warnings = lib.optional ((isMain || isHa) && (cfg.email == null || cfg.smtp.host == null)) (
+          "homelab.services.monitoring: email and smtp.host are not both set: hlalert keeps its mails in its outbox folder (/var/lib/hlalert/outbox) and sends none."
+        );
+
         # Every role: node_exporter, the deploy collector and Alloy shipping
         # the journal.
         services.prometheus.exporters.node = {
