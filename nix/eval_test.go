@@ -847,7 +847,7 @@ func TestCaddyStaysPrivate(t *testing.T) {
 	for host, port := range map[string]string{"grafana.lan": "3000", "hlalert.lan": "8880"} {
 		vh := get(res, "caddy.virtualHosts").(map[string]any)[host]
 		cfg := str(vh, "extraConfig")
-		if !strings.Contains(cfg, "@outside not remote_ip private_ranges\nabort @outside") || !strings.Contains(cfg, "reverse_proxy 127.0.0.1:"+port) {
+		if !strings.Contains(cfg, "@outside not remote_ip private_ranges\nroute {\n  abort @outside\n  reverse_proxy 127.0.0.1:"+port+"\n}") {
 			t.Errorf("caddy %s:\n%s", host, cfg)
 		}
 	}

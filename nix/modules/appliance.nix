@@ -197,11 +197,14 @@ let
     };
   }) config.services.hlexporter.scrapeTargets;
 
-  # Caddy virtual hosts answer private addresses only.
+  # Caddy virtual hosts answer private addresses only (`route` keeps the
+  # order: the abort runs before the proxy).
   privateProxy = port: ''
     @outside not remote_ip private_ranges
-    abort @outside
-    reverse_proxy ${local port}
+    route {
+      abort @outside
+      reverse_proxy ${local port}
+    }
   '';
 in
 {
