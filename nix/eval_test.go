@@ -615,6 +615,54 @@ func checkCredentials(res map[string]any, rendered map[string]map[string]any, se
 	return bad
 }
 
+// verifyUnits writes each of hlalert's units as a unit file (rendered the
+// way NixOS does: booleans as true/false, lists as repeated lines) and has
+// systemd's own parser check it: unknown keys and bad values are reported.
+// The commands become /bin/true, the store paths of this evaluation do not
+// exist on the host. Skipped (logged) where systemd-analyze is missing.
+func verifyUnits(t *testing.T, res map[string]any) []string {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze is not installed: unit files not verified")
+		return nil
+	}
+	dir := t.TempDir()
+	var files []string
+	for _, u := range units(res) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[Unit]\nDescription=%s\n[Service]\n", str(res, "systemd."+u+".description"))
+		sc := get(res, "systemd."+u+".serviceConfig").(map[string]any)
+		keys := make([]string, 0, len(sc))
+		for k := range sc {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			vals, ok := sc[k].([]any)
+			if !ok {
+				vals = []any{sc[k]}
+			}
+			for _, v := range vals {
+				if strings.HasPrefix(k, "Exec") {
+					v = "/bin/true"
+				}
+				fmt.Fprintf(&b, "%s=%v\n", k, v)
+			}
+		}
+		p := filepath.Join(dir, u+".service")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	out, err := exec.Command(analyze, append([]string{"verify", "--man=no"}, files...)...).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		return []string{fmt.Sprintf("systemd-analyze verify: %v\n%s", err, out)}
+	}
+	return nil
+}
+
 func report(t *testing.T, problems []string) {
 	t.Helper()
 	for _, p := range problems {
@@ -696,6 +744,7 @@ func TestMachines(t *testing.T) {
 			}
 			rendered := runChecks(t, e, res)
 			report(t, checkUnits(res))
+			report(t, verifyUnits(t, res))
 			report(t, checkAlloy(res, m.name, m.lokiURL))
 			report(t, checkLoopback(res, rendered))
 			report(t, checkCredentials(res, rendered, m.secrets))
@@ -761,20 +810,28 @@ func TestChecksCatchBrokenModules(t *testing.T) {
     NoNewPrivileges = lib.mkForce false;
     AmbientCapabilities = lib.mkForce [ "CAP_NET_ADMIN" ];
     CapabilityBoundingSet = lib.mkForce [ "CAP_NET_ADMIN" ];
+    ProtectSystm = "strict";
+    RestrictRealtime = lib.mkForce "sometimes";
   };
   services.victoriametrics.prometheusConfig.scrape_configs = lib.mkForce [ ];
   environment.etc."alloy/hlalert-journal.alloy".text = lib.mkForce "loki.source.journal \"x\" {}";
 }`)
 	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"), broken)
-	got := strings.Join(slices.Concat(checkUnits(res), checkScrape(res), checkAlloy(res, "main", "http://127.0.0.1:3100"), checkLoopback(res, nil)), "\n")
-	for _, want := range []string{
+	got := strings.Join(slices.Concat(checkUnits(res), checkScrape(res), checkAlloy(res, "main", "http://127.0.0.1:3100"), checkLoopback(res, nil), verifyUnits(t, res)), "\n")
+	want := []string{
 		"hlexporter-nvr: NoNewPrivileges = false, want true",
 		"hlexporter-nvr: capability CAP_NET_ADMIN is more than it needs",
 		"scrape config: no job hlexporter-deploy with target 127.0.0.1:9811",
 		"scrape config: no job node",
 		`alloy: config lacks "labels        = {job = \"systemd-journal\", host = \"main\"}"`,
 		`grafana listens on "0.0.0.0"`,
-	} {
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		want = append(want,
+			"Unknown key 'ProtectSystm' in section [Service]",
+			"Failed to parse boolean value, ignoring: sometimes")
+	}
+	for _, want := range want {
 		if !strings.Contains(got, want) {
 			t.Errorf("the checks do not report %q; they report:\n%s", want, got)
 		}
@@ -948,6 +1005,7 @@ func TestREADMEExample(t *testing.T) {
 		}
 		rendered := runChecks(t, e, res)
 		report(t, checkUnits(res))
+		report(t, verifyUnits(t, res))
 		report(t, checkLoopback(res, rendered))
 	}
 }
@@ -1043,6 +1101,7 @@ func TestVMTestNode(t *testing.T) {
 	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "vm-node.nix"))
 	rendered := runChecks(t, e, res)
 	report(t, checkUnits(res))
+	report(t, verifyUnits(t, res))
 	report(t, checkLoopback(res, rendered))
 	report(t, checkScrape(res))
 	if _, ok := get(res, "systemd.mailpit").(map[string]any); !ok {
