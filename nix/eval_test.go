@@ -352,6 +352,10 @@ func checkScrape(res map[string]any) []string {
 	jobs := map[string][]string{}
 	scs, _ := get(res, "victoriametrics.prometheusConfig.scrape_configs").([]any)
 	for _, sc := range scs {
+		if _, dup := jobs[str(sc, "job_name")]; dup {
+			bad = append(bad, fmt.Sprintf("scrape config: job %s twice (VictoriaMetrics refuses that)", str(sc, "job_name")))
+		}
+		jobs[str(sc, "job_name")] = nil
 		for _, st := range get(sc, "static_configs").([]any) {
 			jobs[str(sc, "job_name")] = append(jobs[str(sc, "job_name")], strs(st, "targets")...)
 		}
@@ -1165,5 +1169,86 @@ func TestJournalLevelsInQueries(t *testing.T) {
 		for _, l := range badLevels(string(b)) {
 			t.Errorf("%s: level %s is not a journal priority keyword (%s)", f, l, strings.Join(journalLevels, ", "))
 		}
+	}
+}
+
+// realTool is a binary that alerts/internal/realserver built into the
+// tools cache (.ci/run builds them before the tests; Go's internal rule
+// keeps that package out of reach here, so this only looks it up):
+// $HLALERT_TOOLS_CACHE or the user cache folder's hlalert-tools, name-version.
+// Without it the test skips, or fails in CI.
+func realTool(t *testing.T, nameVersion string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the tier that runs real servers' config checks")
+	}
+	dir := os.Getenv("HLALERT_TOOLS_CACHE")
+	if dir == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(c, "hlalert-tools")
+	}
+	bin := filepath.Join(dir, nameVersion)
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not built: %v", bin, err)
+		}
+		t.Skipf("%s is not built (go test -run TestBuildTools ./alerts/internal/realserver builds it)", bin)
+	}
+	return bin
+}
+
+// writeJSON writes v as a JSON (and so YAML) file.
+func writeJSON(t *testing.T, name string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestVictoriaMetricsAcceptsScrapeConfig runs the check nixpkgs' module
+// runs at build time (victoria-metrics -dryRun) on the main server's scrape
+// config, with the real VictoriaMetrics v1.150.0.
+func TestVictoriaMetricsAcceptsScrapeConfig(t *testing.T) {
+	e := setup(t)
+	vm := realTool(t, "victoria-metrics-v1.150.0")
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"))
+	cfg := writeJSON(t, "prometheus.yaml", get(res, "victoriametrics.prometheusConfig"))
+	out, err := exec.Command(vm, "-dryRun", "-promscrape.config="+cfg,
+		"-storageDataPath="+t.TempDir(), "-httpListenAddr="+str(res, "victoriametrics.listenAddress"),
+		"-retentionPeriod="+str(res, "victoriametrics.retentionPeriod")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("victoria-metrics -dryRun: %v\n%s", err, out)
+	}
+	// And it fails on a broken one, so the check is real.
+	bad := writeJSON(t, "bad.yaml", map[string]any{"scrape_configs": []any{map[string]any{"job_name": "x", "static_configs": "nope"}}})
+	if out, err := exec.Command(vm, "-dryRun", "-promscrape.config="+bad, "-storageDataPath="+t.TempDir()).CombinedOutput(); err == nil {
+		t.Errorf("victoria-metrics -dryRun accepts a broken scrape config:\n%s", out)
+	}
+}
+
+// TestLokiAcceptsConfiguration runs the check nixpkgs' module runs at build
+// time (loki -verify-config) on the appliance's Loki configuration, with the
+// real Loki v3.7.8.
+func TestLokiAcceptsConfiguration(t *testing.T) {
+	e := setup(t)
+	loki := realTool(t, "loki-v3.7.8")
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"))
+	cfg := writeJSON(t, "loki.json", get(res, "loki.configuration"))
+	out, err := exec.Command(loki, "-verify-config", "-config.file="+cfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("loki -verify-config: %v\n%s", err, out)
+	}
+	bad := writeJSON(t, "bad.json", map[string]any{"auth_enabled": false, "schema_config": "nope"})
+	if out, err := exec.Command(loki, "-verify-config", "-config.file="+bad).CombinedOutput(); err == nil {
+		t.Errorf("loki -verify-config accepts a broken config:\n%s", out)
 	}
 }
