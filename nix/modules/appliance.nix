@@ -406,7 +406,10 @@ in
           enable = mkDefault true;
           listenAddress = mkDefault (local ports.victoriametrics);
           retentionPeriod = mkDefault cfg.retention.metrics;
-          prometheusConfig.scrape_configs = scrapeConfigs;
+          prometheusConfig = {
+            global.scrape_interval = mkDefault "15s";
+            scrape_configs = scrapeConfigs;
+          };
         };
 
         services.loki = {
