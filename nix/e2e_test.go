@@ -58,7 +58,7 @@ func TestApplianceEndToEnd(t *testing.T) {
   services.hlalert.extraRules = [ {
     name = "e2e";
     interval = "2s";
-    rules = [ { alert = "E2EAlwaysFiring"; expr = "vector(1)"; labels.severity = "info"; annotations.summary = "the end-to-end test's alert"; } ];
+    rules = [ { alert = "E2EAlwaysFiring"; expr = "vector(1)"; labels.severity = "info"; annotations = { summary = "the end-to-end test's alert"; description = "vector(1) always fires."; }; } ];
   } ];
 }`, mailSMTP, vmPort, deployPort, hlPort, state, state))
 	res := e.mustEval(t, override)
