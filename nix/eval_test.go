@@ -589,9 +589,18 @@ func runChecks(t *testing.T, e *env, res map[string]any) map[string]map[string]a
 
 // checkCredentials reports secrets that reach a DynamicUser unit other
 // than as a systemd credential.
-func checkCredentials(res map[string]any, rendered map[string]map[string]any, secrets map[string]string) []string {
+func checkCredentials(res map[string]any, rendered map[string]map[string]any, secrets map[string][]string) []string {
 	var bad []string
-	for unit, key := range secrets {
+	for unit, keys := range secrets {
+		bad = append(bad, checkCredential(res, rendered, unit, keys)...)
+	}
+	return bad
+}
+
+// checkCredential checks one unit's secrets (by the key path's end).
+func checkCredential(res map[string]any, rendered map[string]map[string]any, unit string, keys []string) []string {
+	var bad []string
+	for _, key := range keys {
 		b, _ := json.Marshal(rendered[unit])
 		if rf := str(rendered[unit], "notify.routing_file"); rf != "" {
 			routing, err := os.ReadFile(rf)
@@ -721,18 +730,18 @@ type machine struct {
 	name    string
 	units   []string
 	lokiURL string
-	secrets map[string]string // unit → secret key that must be a credential
+	secrets map[string][]string // unit → ends of the key paths of secrets that must be credentials
 }
 
 var machines = []machine{
 	{name: "main", lokiURL: "http://127.0.0.1:3100",
 		units:   []string{"hlalert", "hlexporter-deploy", "hlexporter-nvr"},
-		secrets: map[string]string{"hlalert": "auth_password_file", "hlexporter-nvr": "password_file"}},
+		secrets: map[string][]string{"hlalert": {"email_configs-0-auth_password_file", "victoriametrics-bearer_token_file"}, "hlexporter-nvr": {"nvr-password_file"}}},
 	{name: "nas", lokiURL: "http://main.home.arpa:3100",
 		units: []string{"hlexporter-backup", "hlexporter-deploy", "hlexporter-smart", "hlexporter-zfs"}},
 	{name: "ha", lokiURL: "http://main.home.arpa:3100",
 		units:   []string{"hlalert", "hlexporter-deploy"},
-		secrets: map[string]string{"hlalert": "auth_password_file"}},
+		secrets: map[string][]string{"hlalert": {"email_configs-0-auth_password_file"}}},
 }
 
 func TestMachines(t *testing.T) {
