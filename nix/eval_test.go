@@ -539,9 +539,7 @@ func runChecks(t *testing.T, e *env, res map[string]any) map[string]map[string]a
 	}
 	if files, ok := get(res, "hlexporter.configFiles").(map[string]any); ok {
 		for k, v := range files {
-			if !strings.HasSuffix(k, ".check") {
-				scripts["hlexporter-"+k] = v.(string)
-			}
+			scripts["hlexporter-"+k] = v.(string)
 		}
 	}
 	rendered := map[string]map[string]any{}

@@ -44,7 +44,6 @@ else
     }
     // lib.optionalAttrs s.hlalert.enable {
       configFile = "${s.hlalert.configFile}";
-      checkConfigFile = "${s.hlalert.checkConfigFile}";
     };
     hlexporter = {
       inherit (s.hlexporter) enable;
