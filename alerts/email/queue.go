@@ -171,7 +171,8 @@ func NewQueue(o QueueOptions) (*Queue, error) {
 	return q, nil
 }
 
-// SetTransport adds or replaces a transport (config reload).
+// SetTransport adds or replaces a transport (tests and tools; the
+// daemon replaces the whole set with Replace).
 func (q *Queue) SetTransport(name string, t Transport) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -179,13 +180,37 @@ func (q *Queue) SetTransport(name string, t Transport) {
 	delete(q.held, name)
 }
 
-// Hold marks a transport whose messages stay in the outbox undelivered
-// (no SMTP configured): they are neither sent nor reported as errors.
-func (q *Queue) Hold(name string) {
+// Replace installs a whole set of transports in one step (a config
+// reload): transports not in t are removed. Queued messages of a removed
+// transport stay in the outbox, parked: the deliverer logs them once and
+// leaves them until a transport of that name is installed again (move
+// them by hand to deliver them otherwise). Backoffs start over: the new
+// settings are tried at once.
+func (q *Queue) Replace(t Transports) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	delete(q.transports, name)
-	q.held[name] = true
+	q.transports = make(map[string]Transport, len(t.SMTP))
+	for k, v := range t.SMTP {
+		q.transports[k] = v
+	}
+	q.held = map[string]bool{}
+	for _, k := range t.Held {
+		q.held[k] = true
+	}
+	q.retry = map[string]*retryState{} // new settings: try them at once
+	q.Kick()
+}
+
+// Transports lists the names of the installed SMTP transports, sorted.
+func (q *Queue) Transports() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]string, 0, len(q.transports))
+	for k := range q.transports {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (q *Queue) oldestAge() float64 {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,14 @@ type Options struct {
 	// /api/v1/silence/{id} (silence.NewHandler) and its List shown on the
 	// status page. nil: the page says notifications have no silences.
 	Silences *silence.Store
+	// Integrations, when set, lists how each notification integration
+	// fares (notify.Dispatcher) on the status page.
+	Integrations IntegrationLister
+}
+
+// IntegrationLister reports the notification integrations' status.
+type IntegrationLister interface {
+	IntegrationStatus() []notify.IntegrationStatus
 }
 
 func (o Options) validate() error {
@@ -101,7 +110,7 @@ func New(opts Options) (http.Handler, error) {
 		mux.Handle("/api/v1/silences", sh)
 		mux.Handle("/api/v1/silence/", sh)
 	}
-	return mux, nil
+	return sameOrigin(mux, opts.Logger), nil
 }
 
 type slogErrorLog struct{ l *slog.Logger }
@@ -201,9 +210,13 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 					ms[i] = m.String()
 				}
 				data.Silences = append(data.Silences, pageSilence{ID: s.ID, State: state, Matchers: strings.Join(ms, ", "),
-					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
+					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, AuthUser: s.AuthUser, Comment: s.Comment})
 			}
 		}
+	}
+	if l := h.opts.Integrations; l != nil {
+		data.IntegrationsOn = true
+		data.Integrations = l.IntegrationStatus()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := h.page.Execute(w, data); err != nil {
@@ -221,12 +234,17 @@ type pageData struct {
 	SilencesOn   bool
 	SilencesErr  string
 	Silences     []pageSilence // pending and active
+	// IntegrationsOn: a notification pipeline runs; Integrations: its
+	// integrations' status.
+	IntegrationsOn bool
+	Integrations   []notify.IntegrationStatus
 }
 
 type pageSilence struct {
 	ID, State, Matchers string
 	StartsAt, EndsAt    time.Time
 	CreatedBy, Comment  string
+	AuthUser            string // the basic-auth user who created it, if any
 }
 
 type pageAlert struct {

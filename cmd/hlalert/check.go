@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/unittest"
@@ -88,6 +89,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, e := range rulefmt.CheckGroupNames(c.ruleFiles) {
 		c.addErr(e)
 	}
+	c.checkMetricNames()
 
 	slices.SortStableFunc(c.diags, func(a, b diag) int {
 		if a.pos.File != b.pos.File {
@@ -218,13 +220,19 @@ func isTestFile(data []byte) bool {
 }
 
 func (c *checker) checkRuleFile(path string, data []byte) {
+	c.checkRuleFileTyped(path, data, rulefmt.TypeMetricsQL)
+}
+
+// checkRuleFileTyped checks a rule file whose untyped groups are
+// defaultType (LogQL for the rule files of a lokitool test file).
+func (c *checker) checkRuleFileTyped(path string, data []byte, defaultType string) {
 	key := filepath.Clean(path)
 	if c.checked[key] {
 		return
 	}
 	c.checked[key] = true
 	c.nFiles++
-	f, errs := rulefmt.Load(path, data)
+	f, errs := rulefmt.LoadTyped(path, data, defaultType)
 	for _, e := range errs {
 		c.addErr(e)
 	}
@@ -244,8 +252,8 @@ func (c *checker) checkRuleFile(path string, data []byte) {
 	}
 	for _, g := range f.Groups {
 		if g.Type == rulefmt.TypeLogQL {
-			if len(g.Rules) > 0 {
-				c.add(g.Pos, sevWarning, "group %q: LogQL expressions are not checked yet", g.Name)
+			for _, r := range g.Rules {
+				c.checkLogQLSupport(r)
 			}
 			continue
 		}
@@ -272,6 +280,25 @@ func (c *checker) checkEngineSupport(r rulefmt.Rule) {
 		if i := strings.Index(r.Expr, ue.Name); i >= 0 {
 			pos = r.ExprOffsetPos(i)
 		}
+	}
+	c.add(pos, sevError, "%s: %v", r.What(), err)
+}
+
+// checkLogQLSupport reports a LogQL expression that parses but that the
+// embedded LogQL engine (hlalert test, the standalone mode) does not
+// implement. Syntax errors are left to rulefmt.Load.
+func (c *checker) checkLogQLSupport(r rulefmt.Rule) {
+	if _, err := lqlengine.Parse(r.Expr); err != nil {
+		return
+	}
+	err := lqlengine.Check(r.Expr)
+	var ue *lqlengine.UnsupportedError
+	if !errors.As(err, &ue) {
+		return
+	}
+	pos := r.ExprPos
+	if i := strings.Index(r.Expr, ue.Name); i >= 0 {
+		pos = r.ExprOffsetPos(i)
 	}
 	c.add(pos, sevError, "%s: %v", r.What(), err)
 }
@@ -304,7 +331,11 @@ func (c *checker) checkTestFile(path string) {
 				c.add(pos, sevError, "rule_files: %v", err)
 				continue
 			}
-			c.checkRuleFile(m, data)
+			if f.Format == unittest.Lokitool {
+				c.checkRuleFileTyped(m, data, rulefmt.TypeLogQL)
+			} else {
+				c.checkRuleFile(m, data)
+			}
 		}
 	}
 	for _, e := range unittest.CheckTests(f) {

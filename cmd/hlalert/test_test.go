@@ -23,7 +23,7 @@ func TestTestCLI(t *testing.T) {
 		stdoutNot []string
 	}{
 		{name: "shipped rules pass", args: []string{"../../rules"}, code: exitOK,
-			stdoutHas: []string{"ok    ../../rules/backup.test.yml", "PASS:"}},
+			stdoutHas: []string{"ok    ../../rules/backup.test.yml", "ok    ../../rules/journal.test.yml", "PASS:"}},
 		{name: "a failing file fails and shows where", args: []string{td + "/fail/wrong-alert.yaml"}, code: exitFail,
 			stdoutHas: []string{"FAIL  " + td + "/fail/wrong-alert.yaml", "--- FAIL " + td + "/fail/wrong-alert.yaml:", "FAIL:"}},
 		{name: "every file runs: a failure does not stop the others", args: []string{td + "/fail/wrong-alert.yaml", "../../rules/nvr.test.yml"}, code: exitFail,

@@ -1,0 +1,148 @@
+package unittest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// verdict is the outcome of a test file: pass, fail or (hlalert only)
+// unusable.
+type verdict struct {
+	file, promtool, hlalert, why string
+}
+
+// readVerdicts reads testdata/promtool-verdicts.txt: file, promtool's
+// verdict, hlalert's verdict and, where they differ, why.
+func readVerdicts(t *testing.T) []verdict {
+	t.Helper()
+	fh, err := os.Open("testdata/promtool-verdicts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var out []verdict
+	sc := bufio.NewScanner(fh)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fs := strings.Fields(text)
+		if len(fs) < 3 {
+			t.Fatalf("promtool-verdicts.txt:%d: want file, promtool verdict, hlalert verdict [, why]", line)
+		}
+		v := verdict{file: filepath.Join("testdata", fs[0]), promtool: fs[1], hlalert: fs[2], why: strings.Join(fs[3:], " ")}
+		if (v.promtool != v.hlalert) != (v.why != "") {
+			t.Fatalf("promtool-verdicts.txt:%d: say why exactly when the verdicts differ (promtool - means not run)", line)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func hlalertVerdict(r FileResult) string {
+	switch {
+	case len(r.Errs) > 0:
+		return "unusable"
+	case r.Failed():
+		return "fail"
+	}
+	return "pass"
+}
+
+// TestPromtoolFiles runs the promtool constructs hlalert takes (missing
+// eval_time, null or missing values, no rule_files, a ten-million-value
+// run), those it fails on purpose and those it refuses, and requires the
+// verdict recorded beside promtool's; failure reports and errors are in
+// golden .out and .err files.
+func TestPromtoolFiles(t *testing.T) {
+	verdicts := readVerdicts(t)
+	listed := map[string]bool{}
+	for _, v := range verdicts {
+		listed[v.file] = true
+		t.Run(v.file, func(t *testing.T) {
+			res, err := Run(context.Background(), []string{v.file}, testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Format != Promtool {
+				t.Errorf("read as %s, want promtool", res[0].Format)
+			}
+			var b bytes.Buffer
+			WriteText(&b, res)
+			if got := hlalertVerdict(res[0]); got != v.hlalert {
+				t.Fatalf("verdict %s, recorded %s:\n%s", got, v.hlalert, b.String())
+			}
+			switch v.hlalert {
+			case "fail":
+				golden(t, strings.TrimSuffix(v.file, ".yaml")+".out", b.String())
+			case "unusable":
+				var e strings.Builder
+				for _, err := range Check(v.file) {
+					e.WriteString(err.Error())
+					e.WriteByte('\n')
+				}
+				golden(t, strings.TrimSuffix(v.file, ".yaml")+".err", e.String())
+			}
+		})
+	}
+	for _, dir := range []string{"promtool", "promtool-fail", "promtool-bad"} {
+		for _, f := range globT(t, filepath.Join("testdata", dir, "*.yaml")) {
+			if !listed[f] {
+				t.Errorf("%s has no verdict in testdata/promtool-verdicts.txt", f)
+			}
+		}
+	}
+}
+
+// promtool's reading of the value notation where it differs from
+// vmalert-tool's.
+func TestParseRunsPromtool(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []seqValue
+	}{
+		{"", nil},
+		{"   ", nil},
+		{"_x0 1", seq(1)},
+		{"_x2 1", seq("_", "_", 1)},
+		{"stalex2", seq(stale, stale, stale)},
+		{"0.1+0.1x3", seq(0.1, 0.2, 0.30000000000000004, 0.4)}, // added one by one, not multiplied
+		{"1-0.1x2", seq(1, 0.9, 0.8)},
+	}
+	for _, tc := range tests {
+		runs, err := ParseRuns(tc.in, Promtool)
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if got := expand(runs); !sameValues(got, tc.want) {
+			t.Errorf("%q: got %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	// A long accumulating run: any value equals the sum done one by one.
+	runs, err := ParseRuns("0.1+0.1x100000", Promtool)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("got %v, %v", runs, err)
+	}
+	v := 0.1
+	for i := range int64(100_001) {
+		if got := runs[0].At(i); got != v {
+			t.Fatalf("value %d: got %v, want %v", i, got, v)
+		}
+		v += 0.1
+	}
+	// vmalert-tool multiplies.
+	runs, _ = ParseRuns("0.1+0.1x3", VMAlertTool)
+	if got := runs[0].At(2); got != 0.30000000000000004 {
+		t.Errorf("vmalert-tool 0.1+0.1x3: got %v at 2, want 0.30000000000000004", got)
+	}
+}
