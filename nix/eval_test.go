@@ -29,6 +29,20 @@ type env struct {
 	lib    string // nixpkgs lib/ folder
 	pkg    string // stand-in package: bin/hlalert, bin/hlexporter, share/hlalert/rules
 	binDir string
+	store  string // a private Nix store (NIX_STORE_DIR): no root, no daemon, nothing left behind
+}
+
+// nixInstantiate runs nix-instantiate on the private store.
+func (e *env) nixInstantiate(args ...string) *exec.Cmd {
+	cmd := exec.Command("nix-instantiate", args...)
+	state := filepath.Dir(e.store)
+	cmd.Env = append(os.Environ(),
+		"NIX_STORE_DIR="+e.store,
+		"NIX_STATE_DIR="+filepath.Join(state, "var"),
+		"NIX_LOG_DIR="+filepath.Join(state, "log"),
+		"NIX_CONF_DIR="+filepath.Join(state, "etc"),
+	)
+	return cmd
 }
 
 var (
@@ -82,7 +96,7 @@ func newEnv() (*env, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	e := &env{root: root, lib: lib, pkg: pkg, binDir: filepath.Join(pkg, "bin")}
+	e := &env{root: root, lib: lib, pkg: pkg, binDir: filepath.Join(pkg, "bin"), store: filepath.Join(pkg, "nix", "store")}
 	if err := os.MkdirAll(filepath.Join(pkg, "share", "hlalert"), 0o755); err != nil {
 		return nil, "", err
 	}
@@ -139,7 +153,7 @@ func (e *env) eval(modules ...string) (map[string]any, error) {
 		}
 		list = append(list, abs)
 	}
-	cmd := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+	cmd := e.nixInstantiate("--eval", "--strict", "--json", "--read-write-mode",
 		filepath.Join(e.root, "nix", "eval", "eval.nix"),
 		"--arg", "lib", "import "+e.lib,
 		"--argstr", "pkgRoot", e.pkg,
@@ -338,6 +352,10 @@ func checkScrape(res map[string]any) []string {
 	jobs := map[string][]string{}
 	scs, _ := get(res, "victoriametrics.prometheusConfig.scrape_configs").([]any)
 	for _, sc := range scs {
+		if _, dup := jobs[str(sc, "job_name")]; dup {
+			bad = append(bad, fmt.Sprintf("scrape config: job %s twice (VictoriaMetrics refuses that)", str(sc, "job_name")))
+		}
+		jobs[str(sc, "job_name")] = nil
 		for _, st := range get(sc, "static_configs").([]any) {
 			jobs[str(sc, "job_name")] = append(jobs[str(sc, "job_name")], strs(st, "targets")...)
 		}
@@ -521,9 +539,7 @@ func runChecks(t *testing.T, e *env, res map[string]any) map[string]map[string]a
 	}
 	if files, ok := get(res, "hlexporter.configFiles").(map[string]any); ok {
 		for k, v := range files {
-			if !strings.HasSuffix(k, ".check") {
-				scripts["hlexporter-"+k] = v.(string)
-			}
+			scripts["hlexporter-"+k] = v.(string)
 		}
 	}
 	rendered := map[string]map[string]any{}
@@ -571,9 +587,18 @@ func runChecks(t *testing.T, e *env, res map[string]any) map[string]map[string]a
 
 // checkCredentials reports secrets that reach a DynamicUser unit other
 // than as a systemd credential.
-func checkCredentials(res map[string]any, rendered map[string]map[string]any, secrets map[string]string) []string {
+func checkCredentials(res map[string]any, rendered map[string]map[string]any, secrets map[string][]string) []string {
 	var bad []string
-	for unit, key := range secrets {
+	for unit, keys := range secrets {
+		bad = append(bad, checkCredential(res, rendered, unit, keys)...)
+	}
+	return bad
+}
+
+// checkCredential checks one unit's secrets (by the key path's end).
+func checkCredential(res map[string]any, rendered map[string]map[string]any, unit string, keys []string) []string {
+	var bad []string
+	for _, key := range keys {
 		b, _ := json.Marshal(rendered[unit])
 		if rf := str(rendered[unit], "notify.routing_file"); rf != "" {
 			routing, err := os.ReadFile(rf)
@@ -599,6 +624,54 @@ func checkCredentials(res map[string]any, rendered map[string]map[string]any, se
 		}
 	}
 	return bad
+}
+
+// verifyUnits writes each of hlalert's units as a unit file (rendered the
+// way NixOS does: booleans as true/false, lists as repeated lines) and has
+// systemd's own parser check it: unknown keys and bad values are reported.
+// The commands become /bin/true, the store paths of this evaluation do not
+// exist on the host. Skipped (logged) where systemd-analyze is missing.
+func verifyUnits(t *testing.T, res map[string]any) []string {
+	t.Helper()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze is not installed: unit files not verified")
+		return nil
+	}
+	dir := t.TempDir()
+	var files []string
+	for _, u := range units(res) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[Unit]\nDescription=%s\n[Service]\n", str(res, "systemd."+u+".description"))
+		sc := get(res, "systemd."+u+".serviceConfig").(map[string]any)
+		keys := make([]string, 0, len(sc))
+		for k := range sc {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			vals, ok := sc[k].([]any)
+			if !ok {
+				vals = []any{sc[k]}
+			}
+			for _, v := range vals {
+				if strings.HasPrefix(k, "Exec") {
+					v = "/bin/true"
+				}
+				fmt.Fprintf(&b, "%s=%v\n", k, v)
+			}
+		}
+		p := filepath.Join(dir, u+".service")
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	out, err := exec.Command(analyze, append([]string{"verify", "--man=no"}, files...)...).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		return []string{fmt.Sprintf("systemd-analyze verify: %v\n%s", err, out)}
+	}
+	return nil
 }
 
 func report(t *testing.T, problems []string) {
@@ -631,7 +704,7 @@ func TestParseEveryNixFile(t *testing.T) {
 	}
 	// One process for all (each start costs ~0.4 s); its error names the
 	// file and line.
-	cmd := exec.Command("nix-instantiate", append([]string{"--parse"}, files...)...)
+	cmd := e.nixInstantiate(append([]string{"--parse"}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = nil, &stderr
 	if err := cmd.Run(); err != nil {
@@ -642,9 +715,9 @@ func TestParseEveryNixFile(t *testing.T) {
 // TestParseReportsSyntaxErrors: the parse step fails, naming the file and
 // position, on a broken file.
 func TestParseReportsSyntaxErrors(t *testing.T) {
-	setup(t)
+	e := setup(t)
 	bad := writeModule(t, "{ services.hlalert.enable = ; }")
-	out, err := exec.Command("nix-instantiate", "--parse", bad).CombinedOutput()
+	out, err := e.nixInstantiate("--parse", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), bad+":1:29") {
 		t.Errorf("nix-instantiate --parse of a broken file: err %v, output:\n%s", err, out)
 	}
@@ -655,18 +728,18 @@ type machine struct {
 	name    string
 	units   []string
 	lokiURL string
-	secrets map[string]string // unit → secret key that must be a credential
+	secrets map[string][]string // unit → ends of the key paths of secrets that must be credentials
 }
 
 var machines = []machine{
 	{name: "main", lokiURL: "http://127.0.0.1:3100",
 		units:   []string{"hlalert", "hlexporter-deploy", "hlexporter-nvr"},
-		secrets: map[string]string{"hlalert": "auth_password_file", "hlexporter-nvr": "password_file"}},
+		secrets: map[string][]string{"hlalert": {"email_configs-0-auth_password_file", "victoriametrics-bearer_token_file"}, "hlexporter-nvr": {"nvr-password_file"}}},
 	{name: "nas", lokiURL: "http://main.home.arpa:3100",
 		units: []string{"hlexporter-backup", "hlexporter-deploy", "hlexporter-smart", "hlexporter-zfs"}},
 	{name: "ha", lokiURL: "http://main.home.arpa:3100",
 		units:   []string{"hlalert", "hlexporter-deploy"},
-		secrets: map[string]string{"hlalert": "auth_password_file"}},
+		secrets: map[string][]string{"hlalert": {"email_configs-0-auth_password_file"}}},
 }
 
 func TestMachines(t *testing.T) {
@@ -677,8 +750,12 @@ func TestMachines(t *testing.T) {
 			if got := units(res); !slices.Equal(got, m.units) {
 				t.Errorf("units = %v, want %v", got, m.units)
 			}
+			if w := strs(res, "warnings"); len(w) > 0 {
+				t.Errorf("warnings: %q", w)
+			}
 			rendered := runChecks(t, e, res)
 			report(t, checkUnits(res))
+			report(t, verifyUnits(t, res))
 			report(t, checkAlloy(res, m.name, m.lokiURL))
 			report(t, checkLoopback(res, rendered))
 			report(t, checkCredentials(res, rendered, m.secrets))
@@ -718,7 +795,7 @@ func TestMachines(t *testing.T) {
 						}
 						got = get(got, k)
 					}
-					if g, _ := got.(string); !strings.HasPrefix(g, "/nix/store/") || !strings.HasSuffix(g, want) {
+					if g, _ := got.(string); !strings.HasPrefix(g, e.store+"/") || !strings.HasSuffix(g, want) {
 						t.Errorf("%s = %v, want the store path ending in %s", path, got, want)
 					}
 				}
@@ -744,20 +821,28 @@ func TestChecksCatchBrokenModules(t *testing.T) {
     NoNewPrivileges = lib.mkForce false;
     AmbientCapabilities = lib.mkForce [ "CAP_NET_ADMIN" ];
     CapabilityBoundingSet = lib.mkForce [ "CAP_NET_ADMIN" ];
+    ProtectSystm = "strict";
+    RestrictRealtime = lib.mkForce "sometimes";
   };
   services.victoriametrics.prometheusConfig.scrape_configs = lib.mkForce [ ];
   environment.etc."alloy/hlalert-journal.alloy".text = lib.mkForce "loki.source.journal \"x\" {}";
 }`)
 	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"), broken)
-	got := strings.Join(slices.Concat(checkUnits(res), checkScrape(res), checkAlloy(res, "main", "http://127.0.0.1:3100"), checkLoopback(res, nil)), "\n")
-	for _, want := range []string{
+	got := strings.Join(slices.Concat(checkUnits(res), checkScrape(res), checkAlloy(res, "main", "http://127.0.0.1:3100"), checkLoopback(res, nil), verifyUnits(t, res)), "\n")
+	want := []string{
 		"hlexporter-nvr: NoNewPrivileges = false, want true",
 		"hlexporter-nvr: capability CAP_NET_ADMIN is more than it needs",
 		"scrape config: no job hlexporter-deploy with target 127.0.0.1:9811",
 		"scrape config: no job node",
 		`alloy: config lacks "labels        = {job = \"systemd-journal\", host = \"main\"}"`,
 		`grafana listens on "0.0.0.0"`,
-	} {
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		want = append(want,
+			"Unknown key 'ProtectSystm' in section [Service]",
+			"Failed to parse boolean value, ignoring: sometimes")
+	}
+	for _, want := range want {
 		if !strings.Contains(got, want) {
 			t.Errorf("the checks do not report %q; they report:\n%s", want, got)
 		}
@@ -830,7 +915,7 @@ func TestCaddyStaysPrivate(t *testing.T) {
 	for host, port := range map[string]string{"grafana.lan": "3000", "hlalert.lan": "8880"} {
 		vh := get(res, "caddy.virtualHosts").(map[string]any)[host]
 		cfg := str(vh, "extraConfig")
-		if !strings.Contains(cfg, "@outside not remote_ip private_ranges\nabort @outside") || !strings.Contains(cfg, "reverse_proxy 127.0.0.1:"+port) {
+		if !strings.Contains(cfg, "@outside not remote_ip private_ranges\nroute {\n  abort @outside\n  reverse_proxy 127.0.0.1:"+port+"\n}") {
 			t.Errorf("caddy %s:\n%s", host, cfg)
 		}
 	}
@@ -856,6 +941,16 @@ func TestOpeningIsExplicit(t *testing.T) {
 		if !strings.HasPrefix(str(tgt, "address"), "192.168.1.10:") {
 			t.Errorf("scrape target %v does not use the listen address", tgt)
 		}
+	}
+}
+
+// TestWarnsWithoutSMTP: without an SMTP server the appliance says that
+// mails stay in the outbox.
+func TestWarnsWithoutSMTP(t *testing.T) {
+	e := setup(t)
+	res := e.mustEval(t, writeModule(t, `{ homelab.services.monitoring = { enable = true; role = "main"; email = "me@example.org"; grafana.secretKeyFile = "/run/agenix/k"; }; }`))
+	if w := strs(res, "warnings"); len(w) != 1 || !strings.Contains(w[0], "sends none") {
+		t.Errorf("warnings = %q", w)
 	}
 }
 
@@ -913,11 +1008,15 @@ func TestREADMEExample(t *testing.T) {
 	}
 	for i, blk := range blocks {
 		res := e.mustEval(t, writeModule(t, string(blk[1])))
+		if w := strs(res, "warnings"); len(w) > 0 {
+			t.Errorf("README example %d: warnings: %q", i, w)
+		}
 		if get(res, "monitoring.role") == nil {
 			t.Errorf("README example %d: no homelab.services.monitoring role", i)
 		}
 		rendered := runChecks(t, e, res)
 		report(t, checkUnits(res))
+		report(t, verifyUnits(t, res))
 		report(t, checkLoopback(res, rendered))
 	}
 }
@@ -927,7 +1026,7 @@ func TestREADMEExample(t *testing.T) {
 // as input, and ldflags that really stamp the binaries' version.
 func TestFlakeOutputs(t *testing.T) {
 	e := setup(t)
-	out, err := exec.Command("nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+	out, err := e.nixInstantiate("--eval", "--strict", "--json", "--read-write-mode",
 		filepath.Join(e.root, "nix", "eval", "flake-summary.nix"),
 		"--arg", "lib", "import "+e.lib, "--argstr", "pkgRoot", e.pkg).Output()
 	if err != nil {
@@ -1013,6 +1112,7 @@ func TestVMTestNode(t *testing.T) {
 	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "vm-node.nix"))
 	rendered := runChecks(t, e, res)
 	report(t, checkUnits(res))
+	report(t, verifyUnits(t, res))
 	report(t, checkLoopback(res, rendered))
 	report(t, checkScrape(res))
 	if _, ok := get(res, "systemd.mailpit").(map[string]any); !ok {
@@ -1076,5 +1176,86 @@ func TestJournalLevelsInQueries(t *testing.T) {
 		for _, l := range badLevels(string(b)) {
 			t.Errorf("%s: level %s is not a journal priority keyword (%s)", f, l, strings.Join(journalLevels, ", "))
 		}
+	}
+}
+
+// realTool is a binary that alerts/internal/realserver built into the
+// tools cache (.ci/run builds them before the tests; Go's internal rule
+// keeps that package out of reach here, so this only looks it up):
+// $HLALERT_TOOLS_CACHE or the user cache folder's hlalert-tools, name-version.
+// Without it the test skips, or fails in CI.
+func realTool(t *testing.T, nameVersion string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the tier that runs real servers' config checks")
+	}
+	dir := os.Getenv("HLALERT_TOOLS_CACHE")
+	if dir == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(c, "hlalert-tools")
+	}
+	bin := filepath.Join(dir, nameVersion)
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not built: %v", bin, err)
+		}
+		t.Skipf("%s is not built (go test -run TestBuildTools ./alerts/internal/realserver builds it)", bin)
+	}
+	return bin
+}
+
+// writeJSON writes v as a JSON (and so YAML) file.
+func writeJSON(t *testing.T, name string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestVictoriaMetricsAcceptsScrapeConfig runs the check nixpkgs' module
+// runs at build time (victoria-metrics -dryRun) on the main server's scrape
+// config, with the real VictoriaMetrics v1.150.0.
+func TestVictoriaMetricsAcceptsScrapeConfig(t *testing.T) {
+	e := setup(t)
+	vm := realTool(t, "victoria-metrics-v1.150.0")
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"))
+	cfg := writeJSON(t, "prometheus.yaml", get(res, "victoriametrics.prometheusConfig"))
+	out, err := exec.Command(vm, "-dryRun", "-promscrape.config="+cfg,
+		"-storageDataPath="+t.TempDir(), "-httpListenAddr="+str(res, "victoriametrics.listenAddress"),
+		"-retentionPeriod="+str(res, "victoriametrics.retentionPeriod")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("victoria-metrics -dryRun: %v\n%s", err, out)
+	}
+	// And it fails on a broken one, so the check is real.
+	bad := writeJSON(t, "bad.yaml", map[string]any{"scrape_configs": []any{map[string]any{"job_name": "x", "static_configs": "nope"}}})
+	if out, err := exec.Command(vm, "-dryRun", "-promscrape.config="+bad, "-storageDataPath="+t.TempDir()).CombinedOutput(); err == nil {
+		t.Errorf("victoria-metrics -dryRun accepts a broken scrape config:\n%s", out)
+	}
+}
+
+// TestLokiAcceptsConfiguration runs the check nixpkgs' module runs at build
+// time (loki -verify-config) on the appliance's Loki configuration, with the
+// real Loki v3.7.8.
+func TestLokiAcceptsConfiguration(t *testing.T) {
+	e := setup(t)
+	loki := realTool(t, "loki-v3.7.8")
+	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "main.nix"))
+	cfg := writeJSON(t, "loki.json", get(res, "loki.configuration"))
+	out, err := exec.Command(loki, "-verify-config", "-config.file="+cfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("loki -verify-config: %v\n%s", err, out)
+	}
+	bad := writeJSON(t, "bad.json", map[string]any{"auth_enabled": false, "schema_config": "nope"})
+	if out, err := exec.Command(loki, "-verify-config", "-config.file="+bad).CombinedOutput(); err == nil {
+		t.Errorf("loki -verify-config accepts a broken config:\n%s", out)
 	}
 }

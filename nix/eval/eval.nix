@@ -1,6 +1,8 @@
 # Evaluates hlalert's NixOS modules over machine modules with lib.evalModules
 # (no nixpkgs checkout: harness.nix declares the upstream options, pkgs.nix
-# stands in for the packages) and returns what the tests look at, as JSON:
+# stands in for the packages) and returns what the tests look at, as JSON
+# (the test points NIX_STORE_DIR, NIX_STATE_DIR, ... at a temporary folder,
+# so that it needs no root and no daemon):
 #   nix-instantiate --eval --strict --json --read-write-mode nix/eval/eval.nix \
 #     --arg lib 'import ../shared/nixpkgs-lib/lib' --argstr pkgRoot /tmp/pkg \
 #     --arg modules '[ ./nix/eval/machines/main.nix ]'
@@ -36,12 +38,12 @@ else
       source = "${e.source}";
     }) c.environment.etc;
     firewall = c.networking.firewall;
+    inherit (c) warnings;
     hlalert = {
       inherit (s.hlalert) enable;
     }
     // lib.optionalAttrs s.hlalert.enable {
       configFile = "${s.hlalert.configFile}";
-      checkConfigFile = "${s.hlalert.checkConfigFile}";
     };
     hlexporter = {
       inherit (s.hlexporter) enable;

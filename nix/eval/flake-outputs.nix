@@ -9,7 +9,7 @@ let
   fake = name: {
     type = "derivation";
     inherit name;
-    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    outPath = "${builtins.storeDir}/00000000000000000000000000000000-${name}";
   };
   # buildGoModule records its arguments (the sources are not read: lib.fileset
   # needs a newer Nix than Debian's).

@@ -8,7 +8,7 @@ let
   fakePackage = name: {
     type = "derivation";
     inherit name;
-    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    outPath = "${builtins.storeDir}/00000000000000000000000000000000-${name}";
   };
   # The value type of nixpkgs' formats.json/yaml: JSON-like values whose
   # attribute sets merge and whose lists concatenate.

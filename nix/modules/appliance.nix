@@ -40,37 +40,30 @@ let
     }) dashboardFiles
   );
 
-  staticJob = job: address: {
-    job_name = job;
-    static_configs = [
-      {
-        targets = [ address ];
-        labels.host = cfg.hostName;
-      }
-    ];
-  };
+  target = job: address: host: { inherit job address host; };
 
   # The main server's scrape jobs: every hlexporter unit, node_exporter,
-  # hlalert and the appliance's own servers, then the remote targets.
-  scrapeConfigs =
-    map (t: staticJob t.unit t.address) config.services.hlexporter.scrapeTargets
+  # hlalert and the appliance's own servers, then the remote targets; one
+  # job per name (VictoriaMetrics refuses duplicate job names), a target
+  # per host with its `host` label.
+  scrapeConfigs = lib.mapAttrsToList (job: targets: {
+    job_name = job;
+    static_configs = map (t: {
+      targets = [ t.address ];
+      labels.host = t.host;
+    }) targets;
+  }) (lib.groupBy (t: t.job) (
+    map (t: target t.unit t.address cfg.hostName) config.services.hlexporter.scrapeTargets
     ++ [
-      (staticJob "node" (local ports.node))
-      (staticJob "hlalert" config.services.hlalert.settings.listen)
-      (staticJob "victoriametrics" (local ports.victoriametrics))
-      (staticJob "loki" (local ports.loki))
-      (staticJob "alloy" (local ports.alloy))
-      (staticJob "grafana" (local ports.grafana))
+      (target "node" (local ports.node) cfg.hostName)
+      (target "hlalert" config.services.hlalert.settings.listen cfg.hostName)
+      (target "victoriametrics" (local ports.victoriametrics) cfg.hostName)
+      (target "loki" (local ports.loki) cfg.hostName)
+      (target "alloy" (local ports.alloy) cfg.hostName)
+      (target "grafana" (local ports.grafana) cfg.hostName)
     ]
-    ++ map (t: {
-      job_name = t.job;
-      static_configs = [
-        {
-          targets = [ t.address ];
-          labels.host = t.host;
-        }
-      ];
-    }) cfg.scrapeTargets;
+    ++ map (t: target t.job t.address t.host) cfg.scrapeTargets
+  ));
 
   lokiPushUrl = "${lib.removeSuffix "/" cfg.lokiUrl}/loki/api/v1/push";
 
@@ -197,11 +190,14 @@ let
     };
   }) config.services.hlexporter.scrapeTargets;
 
-  # Caddy virtual hosts answer private addresses only.
+  # Caddy virtual hosts answer private addresses only (`route` keeps the
+  # order: the abort runs before the proxy).
   privateProxy = port: ''
     @outside not remote_ip private_ranges
-    abort @outside
-    reverse_proxy ${local port}
+    route {
+      abort @outside
+      reverse_proxy ${local port}
+    }
   '';
 in
 {
@@ -377,6 +373,10 @@ in
           }
         ];
 
+        warnings = lib.optional ((isMain || isHa) && (cfg.email == null || cfg.smtp.host == null)) (
+          "homelab.services.monitoring: email and smtp.host are not both set: hlalert keeps its mails in its outbox folder (/var/lib/hlalert/outbox) and sends none."
+        );
+
         # Every role: node_exporter, the deploy collector and Alloy shipping
         # the journal.
         services.prometheus.exporters.node = {
@@ -406,7 +406,10 @@ in
           enable = mkDefault true;
           listenAddress = mkDefault (local ports.victoriametrics);
           retentionPeriod = mkDefault cfg.retention.metrics;
-          prometheusConfig.scrape_configs = scrapeConfigs;
+          prometheusConfig = {
+            global.scrape_interval = mkDefault "15s";
+            scrape_configs = scrapeConfigs;
+          };
         };
 
         services.loki = {

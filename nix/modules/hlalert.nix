@@ -125,14 +125,6 @@ in
       default = checkedConfig;
       description = "The rendered, build-time checked run config (installed as /etc/hlalert/hlalert.yaml).";
     };
-
-    checkConfigFile = mkOption {
-      type = types.path;
-      readOnly = true;
-      internal = true;
-      default = checkFile;
-      description = "The run config with every secret pointing at a placeholder file, as `hlalert check` sees it at build time.";
-    };
   };
 
   config = lib.mkIf cfg.enable {

@@ -273,13 +273,8 @@ in
       type = types.attrsOf types.path;
       readOnly = true;
       internal = true;
-      description = "Per enabled collector: the rendered config and the one `hlexporter check` validates at build time.";
-      default = lib.listToAttrs (
-        lib.concatMap (n: [
-          (lib.nameValuePair n (checkedConfig n))
-          (lib.nameValuePair "${n}.check" (checkFile n))
-        ]) enabled
-      );
+      description = "Per enabled collector: its rendered config, checked by `hlexporter check` at build time.";
+      default = lib.genAttrs enabled checkedConfig;
     };
   };
 

@@ -36,4 +36,6 @@
     };
   };
   services.homepage-dashboard.enable = true;
+  # A datasource token (e.g. VictoriaMetrics behind vmauth), from agenix.
+  services.hlalert.settings.datasource.victoriametrics.bearer_token_file = "/run/agenix/vm-token";
 }
