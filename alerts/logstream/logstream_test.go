@@ -21,8 +21,8 @@ func TestAppendSelectPrune(t *testing.T) {
 		line string
 	}{
 		{a, 10, "x"}, {a, 30, "z"}, {a, 20, "y"}, // out of order: kept, sorted
-		{a, 20, "y"},                            // exact duplicate: dropped
-		{a, 20, "y2"},                           // same time, other line: kept
+		{a, 20, "y"},  // exact duplicate: dropped
+		{a, 20, "y2"}, // same time, other line: kept
 		{b, 5, "b1"}, {b, 40, "b2"},
 	} {
 		if err := st.Append(e.ls, Entry{T: at(e.s), Line: e.line}); err != nil {
