@@ -47,6 +47,9 @@ type Options struct {
 	// /api/v1/silence/{id} (silence.NewHandler) and its List shown on the
 	// status page. nil: the page says notifications have no silences.
 	Silences *silence.Store
+	// LogPush, when set, serves Loki's push API at POST
+	// /loki/api/v1/push (the standalone mode's log receiver).
+	LogPush http.Handler
 }
 
 func (o Options) validate() error {
@@ -96,6 +99,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
 	mux.HandleFunc("GET /{$}", h.status)
+	if opts.LogPush != nil {
+		mux.Handle("POST /loki/api/v1/push", opts.LogPush)
+	}
 	if opts.Silences != nil {
 		sh := silence.NewHandler(opts.Silences, opts.Logger)
 		mux.Handle("/api/v1/silences", sh)
