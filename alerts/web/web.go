@@ -51,6 +51,9 @@ type Options struct {
 	// Integrations, when set, lists how each notification integration
 	// fares (notify.Dispatcher) on the status page.
 	Integrations IntegrationLister
+	// LogPush, when set, serves Loki's push API at POST
+	// /loki/api/v1/push (the standalone mode's log receiver).
+	LogPush http.Handler
 }
 
 // IntegrationLister reports the notification integrations' status.
@@ -105,6 +108,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
 	mux.HandleFunc("GET /{$}", h.status)
+	if opts.LogPush != nil {
+		mux.Handle("POST /loki/api/v1/push", opts.LogPush)
+	}
 	if opts.Silences != nil {
 		sh := silence.NewHandler(opts.Silences, opts.Logger)
 		mux.Handle("/api/v1/silences", sh)
