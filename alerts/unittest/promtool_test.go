@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hlalert/hlalert/alerts/internal/realserver"
 )
 
 // verdict is the outcome of a test file: pass, fail or (hlalert only)
@@ -145,4 +150,52 @@ func TestParseRunsPromtool(t *testing.T) {
 	if got := runs[0].At(2); got != 0.30000000000000004 {
 		t.Errorf("vmalert-tool 0.1+0.1x3: got %v at 2, want 0.30000000000000004", got)
 	}
+}
+
+// TestVerdictsMatchPromtool runs promtool (Prometheus v3.16) on the files
+// of testdata/promtool-verdicts.txt and requires the verdict recorded
+// there; with TestPromtoolFiles, which pins hlalert's, this compares both
+// tools file by file, and every difference has its reason recorded.
+// Skipped under -short.
+func TestVerdictsMatchPromtool(t *testing.T) {
+	bin := realserver.BuildT(t, realserver.PromtoolTool())
+	agree, differ := 0, 0
+	for _, v := range readVerdicts(t) {
+		if v.promtool == "-" {
+			continue
+		}
+		t.Run(v.file, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "test", "rules", v.file)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatalf("promtool timed out:\n%s", out.String())
+			}
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				t.Fatalf("run promtool: %v", err)
+			}
+			got := "pass"
+			if err != nil {
+				got = "fail"
+			}
+			if got != v.promtool {
+				t.Fatalf("promtool: %s, recorded %s:\n%s", got, v.promtool, out.String())
+			}
+			res, rerr := Run(ctx, []string{v.file}, testOptions())
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if hl := hlalertVerdict(res[0]); hl == got {
+				agree++
+			} else {
+				differ++
+				t.Logf("promtool %s, hlalert %s: %s", got, hl, v.why)
+			}
+		})
+	}
+	t.Logf("promtool and hlalert agree on %d files, differ on %d (each with its recorded reason)", agree, differ)
 }
