@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,27 +166,11 @@ func TestVerdictsMatchPromtool(t *testing.T) {
 			continue
 		}
 		t.Run(v.file, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "test", "rules", v.file)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			if ctx.Err() != nil {
-				t.Fatalf("promtool timed out:\n%s", out.String())
-			}
-			var exit *exec.ExitError
-			if err != nil && !errors.As(err, &exit) {
-				t.Fatalf("run promtool: %v", err)
-			}
-			got := "pass"
-			if err != nil {
-				got = "fail"
-			}
+			got, out := runPromtool(t, bin, v.file)
 			if got != v.promtool {
-				t.Fatalf("promtool: %s, recorded %s:\n%s", got, v.promtool, out.String())
+				t.Fatalf("promtool: %s, recorded %s:\n%s", got, v.promtool, out)
 			}
-			res, rerr := Run(ctx, []string{v.file}, testOptions())
+			res, rerr := Run(context.Background(), []string{v.file}, testOptions())
 			if rerr != nil {
 				t.Fatal(rerr)
 			}
@@ -198,4 +183,76 @@ func TestVerdictsMatchPromtool(t *testing.T) {
 		})
 	}
 	t.Logf("promtool and hlalert agree on %d files, differ on %d (each with its recorded reason)", agree, differ)
+}
+
+// promtoolTestdata finds promtool's own test files in the module cache
+// through the tools module that builds promtool.
+func promtoolTestdata(t *testing.T) string {
+	t.Helper()
+	mod, err := realserver.ToolsModule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/prometheus/prometheus")
+	cmd.Dir = filepath.Join(mod, realserver.PromtoolTool().Module)
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("locate the Prometheus module: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "cmd", "promtool", "testdata")
+}
+
+// runPromtool returns promtool's verdict on a test file: pass or fail.
+func runPromtool(t *testing.T, bin, file string) (string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "test", "rules", file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("promtool timed out on %s:\n%s", file, out.String())
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run promtool: %v", err)
+	}
+	if err != nil {
+		return "fail", out.String()
+	}
+	return "pass", out.String()
+}
+
+// TestVerdictsOnPromtoolTestdata runs promtool and hlalert on promtool's
+// own test files (Prometheus v0.316.0, cmd/promtool/testdata) and pins
+// both verdicts, file by file, in testdata/promtool-own-verdicts.txt
+// (-update rewrites it): a change on either side shows. Skipped under
+// -short.
+func TestVerdictsOnPromtoolTestdata(t *testing.T) {
+	bin := realserver.BuildT(t, realserver.PromtoolTool())
+	dir := promtoolTestdata(t)
+	files, err := Discover([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("# promtool's own test files (Prometheus v0.316.0, cmd/promtool/testdata):\n# file, promtool's verdict, hlalert's. TestVerdictsOnPromtoolTestdata -update rewrites it.\n")
+	agree := 0
+	for _, f := range files {
+		pv, _ := runPromtool(t, bin, f)
+		res, err := Run(context.Background(), []string{f}, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		hv := hlalertVerdict(res[0])
+		if pv == hv {
+			agree++
+		}
+		fmt.Fprintf(&b, "%-36s %-8s %s\n", filepath.Base(f), pv, hv)
+	}
+	fmt.Fprintf(&b, "# agree on %d of %d files\n", agree, len(files))
+	t.Logf("promtool and hlalert agree on %d of %d of promtool's own test files", agree, len(files))
+	golden(t, "testdata/promtool-own-verdicts.txt", b.String())
 }
