@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
+	"github.com/hlalert/hlalert/alerts/rulefmt"
 )
 
 // verdict is the outcome of a test file: pass, fail or (hlalert only)
@@ -255,4 +256,49 @@ func TestVerdictsOnPromtoolTestdata(t *testing.T) {
 	fmt.Fprintf(&b, "# agree on %d of %d files\n", agree, len(files))
 	t.Logf("promtool and hlalert agree on %d of %d of promtool's own test files", agree, len(files))
 	golden(t, "testdata/promtool-own-verdicts.txt", b.String())
+}
+
+// What depends on a same-group read, through other recording rules and
+// groups too.
+func TestSameGroupCauses(t *testing.T) {
+	const rules = `groups:
+  - name: a
+    rules:
+      - record: x:double
+        expr: x * 2
+      - record: x:quad
+        expr: x:double * 2
+      - alert: Direct
+        expr: x:double > 1
+      - alert: Fresh
+        expr: x > 1
+  - name: b
+    rules:
+      - alert: Indirect
+        expr: x:oct > 1
+      - record: x:oct
+        expr: x:quad * 2
+      - alert: Clean
+        expr: x:double > 1
+`
+	f, errs := rulefmt.Load("r.yaml", []byte(rules))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	records, alerts := sameGroupCauses([]*rulefmt.File{f})
+	var got []string
+	for _, name := range []string{"x:double", "x:quad", "x:oct"} {
+		if s, ok := records[name]; ok {
+			got = append(got, name+"<-"+s.Reader.Name())
+		}
+	}
+	for _, name := range []string{"Direct", "Fresh", "Indirect", "Clean"} {
+		if s, ok := alerts[name]; ok {
+			got = append(got, name+"<-"+s.Reader.Name())
+		}
+	}
+	want := []string{"x:quad<-x:quad", "x:oct<-x:quad", "Direct<-Direct", "Indirect<-x:quad"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
+	}
 }
