@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -267,6 +268,10 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	}
 	if ms < 0 {
 		d.errorf(n, "%s: negative duration %q", what, s)
+		return 0, false
+	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		d.errorf(n, "%s: duration %q is longer than 292 years", what, s)
 		return 0, false
 	}
 	return time.Duration(ms) * time.Millisecond, true

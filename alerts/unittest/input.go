@@ -68,6 +68,9 @@ func writeInput(st *series.Store, in []InputSeries, start, interval int64) error
 			continue
 		}
 		for _, p := range ps {
+			if p.end() > (1<<62-max(start, 0))/interval {
+				return fmt.Errorf("input series %s: %d points every %dms go beyond the time range", ls, p.end(), interval)
+			}
 			r := series.Run{T: start + p.index*interval, Step: interval, N: p.run.Count, Fill: p.run.fill}
 			if err := st.AppendRun(ls, r); err != nil {
 				return fmt.Errorf("input series %s: %w", ls, err)

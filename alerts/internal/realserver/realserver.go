@@ -54,6 +54,14 @@ func MailpitTool() Tool {
 	return Tool{"mailpit", "github.com/axllent/mailpit", "v1.31.2", "mailpit"}
 }
 
+// PromtoolTool is Prometheus' promtool (Prometheus v3.16), used to compare
+// verdicts on promtool rule test files, built from its own tools module
+// (.ci/tools/prometheus: Prometheus' dependencies clash with
+// VictoriaMetrics'). A cold build takes several minutes.
+func PromtoolTool() Tool {
+	return Tool{"promtool", "github.com/prometheus/prometheus/cmd/promtool", "v0.316.0", "prometheus"}
+}
+
 // CacheDir is where built binaries are kept: $HLALERT_TOOLS_CACHE, or the
 // user cache folder.
 func CacheDir() (string, error) {
