@@ -90,17 +90,14 @@ func (h *Homelab) Query(ctx context.Context, expr string) (series.Vector, error)
 	return h.Engine.Query(ctx, expr, At, 0)
 }
 
-// Scenarios lists the scenario names of the file at path.
-func Scenarios(path string) ([]string, error) {
+// ReadScenarios reads a scenarios file: the targets of each scenario by
+// name.
+func ReadScenarios(path string) (map[string][]Target, error) {
 	f, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for n := range f.Scenarios {
-		names = append(names, n)
-	}
-	return names, nil
+	return f.Scenarios, nil
 }
 
 func readFile(path string) (*file, error) {
