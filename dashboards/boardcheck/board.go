@@ -30,18 +30,28 @@ type Board struct {
 	Path      string
 	Dashboard dashboard.Dashboard
 	Panels    []Panel
+	Rows      []Row
 	// Vars are the values the checks give template variables: a
 	// variable's "All" value when it has one, else its current value.
 	Vars map[string]string
 }
 
+// Row is a row header of the grid.
+type Row struct {
+	Title string
+	Y     uint32
+}
+
 // Panel is one panel with what the checks need.
 type Panel struct {
-	ID    uint32
-	Title string
-	Type  string
-	Row   string // title of the row the panel sits under; "" above any row
-	Unit  string
+	ID          uint32
+	Title       string
+	Description string
+	Type        string
+	// X, Y, W, H are the panel's place on Grafana's 24-column grid.
+	X, Y, W, H uint32
+	Row        string // title of the row the panel sits under; "" above any row
+	Unit       string
 	// NoValue is what the panel shows without data; a panel that sets it
 	// declares "no data" a valid answer (no alert firing), so the data
 	// check lets it be empty.
@@ -65,6 +75,7 @@ type Target struct {
 	// Instant is true for an instant query (current value), false for a
 	// range query (graph).
 	Instant bool
+	Legend  string // legendFormat, e.g. "{{instance}} {{pool}}"
 }
 
 // Where names the panel (and target) in messages.
@@ -122,6 +133,11 @@ func Parse(path string, data []byte) (*Board, error) {
 			if pr.RowPanel.Title != nil {
 				row = *pr.RowPanel.Title
 			}
+			r := Row{Title: row}
+			if pr.RowPanel.GridPos != nil {
+				r.Y = pr.RowPanel.GridPos.Y
+			}
+			b.Rows = append(b.Rows, r)
 			for _, p := range pr.RowPanel.Panels {
 				pp, err := panel(p, row)
 				if err != nil {
@@ -170,6 +186,12 @@ func panel(p dashboard.Panel, row string) (Panel, error) {
 	if p.Title != nil {
 		out.Title = *p.Title
 	}
+	if p.Description != nil {
+		out.Description = *p.Description
+	}
+	if g := p.GridPos; g != nil {
+		out.X, out.Y, out.W, out.H = g.X, g.Y, g.W, g.H
+	}
 	if fc := p.FieldConfig; fc != nil {
 		if fc.Defaults.Unit != nil {
 			out.Unit = *fc.Defaults.Unit
@@ -213,6 +235,9 @@ func promTarget(x *prometheus.Dataquery) Target {
 		t.RefID = *x.RefId
 	}
 	t.Instant = x.Instant != nil && *x.Instant && (x.Range == nil || !*x.Range)
+	if x.LegendFormat != nil {
+		t.Legend = *x.LegendFormat
+	}
 	return t
 }
 
@@ -222,6 +247,9 @@ func lokiTarget(x *loki.Dataquery) Target {
 		t.RefID = *x.RefId
 	}
 	t.Instant = x.Instant != nil && *x.Instant
+	if x.LegendFormat != nil {
+		t.Legend = *x.LegendFormat
+	}
 	return t
 }
 
