@@ -17,12 +17,25 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/grafana/grafana-foundation-sdk/go/barchart"
+	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
-	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboardlist"
+	"github.com/grafana/grafana-foundation-sdk/go/gauge"
+	"github.com/grafana/grafana-foundation-sdk/go/heatmap"
+	"github.com/grafana/grafana-foundation-sdk/go/histogram"
+	"github.com/grafana/grafana-foundation-sdk/go/logs"
 	"github.com/grafana/grafana-foundation-sdk/go/loki"
+	"github.com/grafana/grafana-foundation-sdk/go/piechart"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
+	"github.com/grafana/grafana-foundation-sdk/go/statushistory"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/text"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
 
 // Board is a decoded dashboard with its panels flattened.
@@ -101,11 +114,32 @@ func (p Panel) Colour(v float64) string {
 
 var registerOnce sync.Once
 
+// register teaches the SDK's decoder the panel and query types whose
+// options and targets are checked field by field: the panel types a
+// homelab board uses and the Prometheus (VictoriaMetrics) and Loki
+// queries. (The SDK's plugins.RegisterDefaultPlugins would add every type
+// it knows: 6 MB more in the hlalert binary, 45.9 MB instead of 39.9 MB.)
+// Other panel types are
+// decoded with their options unchecked.
+func register() {
+	rt := cog.NewRuntime()
+	for _, v := range []variants.PanelcfgConfig{
+		stat.VariantConfig(), timeseries.VariantConfig(), table.VariantConfig(), logs.VariantConfig(),
+		text.VariantConfig(), gauge.VariantConfig(), bargauge.VariantConfig(), piechart.VariantConfig(),
+		statetimeline.VariantConfig(), statushistory.VariantConfig(), barchart.VariantConfig(),
+		heatmap.VariantConfig(), histogram.VariantConfig(), dashboardlist.VariantConfig(),
+	} {
+		rt.RegisterPanelcfgVariant(v)
+	}
+	rt.RegisterDataqueryVariant(prometheus.VariantConfig())
+	rt.RegisterDataqueryVariant(loki.VariantConfig())
+}
+
 // Parse decodes a dashboard strictly: every field must be one the SDK's
 // dashboard, panel and query types know (the panel types' options and the
 // Prometheus and Loki query types included). Errors name path.
 func Parse(path string, data []byte) (*Board, error) {
-	registerOnce.Do(plugins.RegisterDefaultPlugins)
+	registerOnce.Do(register)
 	// The SDK's strict decoders (v0.0.22) return their error list as an
 	// error even when it is empty (a typed nil), and a nested decoder that
 	// does so leaves its value out. So the strict pass only validates: an
