@@ -606,7 +606,9 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 		r.AnnotationsPos = l.pos(yamlnode.Resolve(f.Value))
 		es := l.strMap(f.Value, what("annotations"))
 		r.Annotations = make(map[string]string, len(es))
+		r.AnnotationPos = make(map[string]Pos, len(es))
 		for _, e := range es {
+			r.AnnotationPos[e.name] = l.pos(e.val)
 			if !labelNameRE.MatchString(e.name) {
 				l.warnf(e.key, "%s: annotation name %q is not a valid Prometheus label name; Alertmanager rejects it", kind, e.name)
 			}

@@ -89,6 +89,7 @@ type Rule struct {
 	ForPos         Pos            // where for is set; Pos when unset
 	LabelPos       map[string]Pos // where each label's value is
 	AnnotationsPos Pos            // where annotations is; Pos when unset
+	AnnotationPos  map[string]Pos `json:"-"` // where each annotation's value is
 
 	exprPos []Pos // position of each byte of Expr in the file, zero when unknown
 }

@@ -76,6 +76,8 @@ type FileResult struct {
 	// rule files): none of its tests ran.
 	Errs  []error
 	Tests []TestResult
+
+	rules []*rulefmt.File // the rule files it loaded, for Coverage
 }
 
 // Failed tells whether the file failed or was unusable.
@@ -98,6 +100,8 @@ type TestResult struct {
 	Skipped  bool // not selected by Options.Run
 	Failures []Failure
 	Duration time.Duration
+
+	cov *testCoverage // what its passing checks proved, for Coverage
 }
 
 // Failure is one failed check (or an evaluation error).
@@ -139,6 +143,7 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 			continue
 		}
 		res.Format = f.Format
+		res.rules = rules
 		res.Tests = make([]TestResult, len(f.Tests))
 		for j := range f.Tests {
 			t := &f.Tests[j]
@@ -163,7 +168,8 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 				}
 				defer func() { <-sem }()
 				begin := time.Now()
-				tr.Failures = runTest(ctx, f, rules, t, opts)
+				tr.cov = newTestCoverage()
+				tr.Failures = runTest(ctx, f, rules, t, opts, tr.cov)
 				tr.Duration = time.Since(begin)
 			}()
 		}
@@ -251,7 +257,7 @@ func (q stepQuerier) Query(ctx context.Context, expr string, ts time.Time) (seri
 type alertKey struct{ group, alert string }
 
 // runTest runs one test with fresh series and fresh rule state.
-func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts Options) []Failure {
+func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts Options, cov *testCoverage) []Failure {
 	prom := f.Format == Promtool
 	start := vmStart
 	if prom {
@@ -323,6 +329,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 			if len(errs) > 0 {
 				return append(failures, Failure{Pos: t.Pos, What: fmt.Sprintf("group %q failed at %s (eval_time %s): %v", g.Name, ts.Format(time.RFC3339), ts.Sub(start), errors.Join(errs...))})
 			}
+			cov.noteRecorded(g)
 			for _, p := range pts {
 				if err := st.Append(p.Labels, p.T, p.V); err != nil {
 					return append(failures, Failure{Pos: t.Pos, What: fmt.Sprintf("group %q: write %s: %v (a rule writes a series that the input series already has at a later time; not supported)", g.Name, p.Labels, err)})
@@ -331,7 +338,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		}
 		rel := ts.Sub(start)
 		for idx < len(evalTimes) && evalTimes[idx] >= rel && evalTimes[idx] < rel+evalInterval {
-			failures = append(failures, checkAlerts(groups, expected[evalTimes[idx]], evalTimes[idx], noGroupName, f.Format, opts.DisableAlertGroupLabel)...)
+			failures = append(failures, checkAlerts(groups, expected[evalTimes[idx]], evalTimes[idx], noGroupName, f.Format, opts.DisableAlertGroupLabel, cov)...)
 			idx++
 		}
 	}
@@ -452,7 +459,7 @@ func fromMap(m map[string]string) series.Labels {
 	return ls
 }
 
-func checkAlerts(groups []*rule.Group, exp map[alertKey]*AlertTest, at time.Duration, noGroupName bool, format Format, disableGroupLabel bool) []Failure {
+func checkAlerts(groups []*rule.Group, exp map[alertKey]*AlertTest, at time.Duration, noGroupName bool, format Format, disableGroupLabel bool, cov *testCoverage) []Failure {
 	got := map[alertKey][]alertEntry{}
 	for _, g := range groups {
 		gname := g.Name
@@ -494,6 +501,7 @@ func checkAlerts(groups []*rule.Group, exp map[alertKey]*AlertTest, at time.Dura
 		slices.SortFunc(want, compareAlertEntries)
 		slices.SortFunc(g, compareAlertEntries)
 		if slices.EqualFunc(want, g, func(a, b alertEntry) bool { return compareAlertEntries(a, b) == 0 }) {
+			cov.noteAlertCheck(groups, k.group, k.alert, noGroupName, len(want) > 0)
 			continue
 		}
 		what := fmt.Sprintf("alert_rule_test alertname=%s eval_time=%s: firing alerts differ", k.alert, at)

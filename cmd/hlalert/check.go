@@ -88,6 +88,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, e := range rulefmt.CheckGroupNames(c.ruleFiles) {
 		c.addErr(e)
 	}
+	c.checkMetricNames()
 
 	slices.SortStableFunc(c.diags, func(a, b diag) int {
 		if a.pos.File != b.pos.File {

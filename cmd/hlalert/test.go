@@ -44,10 +44,15 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	extURL := fs.String("external-url", "", "external URL for templates ($externalURL), as vmalert-tool's -external.url")
 	noGroup := fs.Bool("disable-alertgroup-label", false, "do not add the alertgroup label (vmalert-tool's -disableAlertgroupLabel)")
 	step := fs.Duration("query-step", unittest.DefaultQueryStep, "step of rule queries, as vmalert's -datasource.queryStep; 0 means the group's interval")
+	cov := addCoverageFlags(fs)
 	labels := labelFlags{}
 	fs.Var(labels, "external-label", "name=value added to every rule's labels and to $externalLabels (repeatable), as vmalert-tool's -external.label")
 	if code, done := parseFlags(fs, args, "", stderr); done {
 		return code
+	}
+	if err := cov.validate(); err != nil {
+		fmt.Fprintf(stderr, "hlalert test: %v\n", err)
+		return exitUsage
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "hlalert test: no test file or folder given")
@@ -105,11 +110,15 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	covCode := exitOK
+	if cov.on() {
+		covCode = cov.report(results, fs.Args(), stdout, stderr)
+	}
 	s := unittest.Summarize(results)
 	switch {
-	case s.UnusableFiles > 0:
+	case s.UnusableFiles > 0, covCode == exitUsage:
 		return exitUsage
-	case s.Failed > 0:
+	case s.Failed > 0, covCode == exitFail:
 		return exitFail
 	}
 	return exitOK

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTestCoverageCLI(t *testing.T) {
+	const td = "../../alerts/unittest/testdata/coverage"
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdoutHas []string
+		stderrHas []string
+	}{
+		{name: "shipped rules are fully covered", args: []string{"--coverage-min", "100", "../../rules"}, code: exitOK,
+			stdoutHas: []string{"PASS:", "coverage: 100.0%"}},
+		{name: "below the minimum fails", args: []string{"--coverage-min", "100", td + "/dir"}, code: exitFail,
+			stdoutHas: []string{"PASS:", `alerting rule "Untested" (group "untested"): never fired in a test`, "loaded by no test file",
+				"FAIL: coverage 50.0% is below --coverage-min 100%"}},
+		{name: "at the minimum passes", args: []string{"--coverage-min", "50", td + "/dir"}, code: exitOK,
+			stdoutHas: []string{"coverage: 50.0% (2/4): 1/2 alerting rules fired, 1/2 tested silent, 0/0 recording rules evaluated"}},
+		{name: "a file given by name does not pull in its neighbours", args: []string{"--coverage", td + "/dir/pass.test.yaml"}, code: exitOK,
+			stdoutHas: []string{"coverage: 100.0%"}},
+		{name: "minimum above 100", args: []string{"--coverage-min", "101", td}, code: exitUsage,
+			stderrHas: []string{"--coverage-min: want a percentage from 0 to 100, got 101"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"test"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, s := range tc.stdoutHas {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.stderrHas {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestTestCoverageOut(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cov.json")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"test", "--coverage-out", out, "../../rules/nvr.test.yml"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Files []struct {
+			Path          string `json:"path"`
+			AlertingRules int    `json:"alerting_rules"`
+		} `json:"files"`
+		Percent float64 `json:"percent"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, data)
+	}
+	if len(rep.Files) != 1 || rep.Files[0].Path != "../../rules/nvr.rules.yml" || rep.Files[0].AlertingRules == 0 {
+		t.Errorf("coverage JSON: %s", data)
+	}
+	if !strings.Contains(stdout.String(), "coverage:") {
+		t.Errorf("--coverage-out also prints the report:\n%s", stdout.String())
+	}
+}
