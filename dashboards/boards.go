@@ -140,13 +140,13 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 			qi(backupProblems(th), "repositories"))).
 		WithPanel(status("Pool problems", "Pools not ONLINE, with vdev or data errors, too full, or without a recent scrub.", "none", anyRed(), 4,
 			qi(poolProblems(th), "pools"))).
-		WithPanel(status("Disks at risk", "Disks failing SMART, with pending sectors, NVMe critical warnings, too hot or worn.", "none", anyRed(), 4,
+		WithPanel(status("Disks at risk", "Disks failing SMART, with pending sectors, NVMe critical warnings, too hot or worn.", "none", anyRed(), 3,
 			qi(diskProblems(th), "disks"))).
-		WithPanel(status("Hosts needing attention", "Hosts whose upgrade failed, with a switch or reboot pending, or running an old generation.", "none", anyRed(), 4,
+		WithPanel(status("Hosts needing attention", "Hosts whose upgrade failed, with a switch or reboot pending, or running an old generation.", "none", anyRed(), 3,
 			qi(deployProblems(th), "hosts"))).
-		WithPanel(status("Cameras not recording", "Cameras without a recent recording segment or without frames.", "none", anyRed(), 4,
+		WithPanel(status("Cameras not recording", "Cameras without a recent recording segment or without frames.", "none", anyRed(), 3,
 			qi(cameraProblems(th), "cameras"))).
-		WithPanel(status("Blind spots", "Collectors failing or stale and targets down: alerts about them cannot fire.", "none", anyRed(), 4,
+		WithPanel(status("Blind spots", "Collectors failing or stale and targets down: alerts about them cannot fire.", "none", anyRed(), 3,
 			qi(collectorProblems(th), "collectors"))).
 		WithRow(dashboard.NewRowBuilder("Backups: 3-2-1 per repository and tier")).
 		WithPanel(status("Last successful backup", "Age of the last successful run per repository and tier; red where BackupStale fires.", "s", redAbove(th.BackupAge), 12,

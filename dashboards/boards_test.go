@@ -30,7 +30,7 @@ func replay(t *testing.T, name string) *homelab.Homelab {
 	if h, ok := homelabs.m[name]; ok {
 		return h
 	}
-	h, err := homelab.Load(context.Background(), homelab.Options{Root: "..", Scenarios: "homelab/scenarios.yaml", Rules: "rules/*.rules.yml"}, name)
+	h, err := homelab.Load(context.Background(), ReplayOptions(".."), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,5 +236,27 @@ func TestStatusNeedsThreshold(t *testing.T) {
 		if red, err := isRed(b, p, h); err != nil || red {
 			t.Errorf("%s red = %v (%v) with the red step at 1000", p.Where(nil), red, err)
 		}
+	}
+}
+
+// TestPreviewFresh fails when the committed preview differs from what the
+// boards show over the replayed homelabs: run go generate ./dashboards/... .
+func TestPreviewFresh(t *testing.T) {
+	files, err := Previews(context.Background(), ".", func(sc string) (*homelab.Homelab, error) { return replay(t, sc), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := readFile(filepath.Join("preview", name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("preview/%s is stale (%v): run go generate ./dashboards/...", name, err)
+		}
+	}
+	// The failing page shows the overview's status tiles red.
+	if !bytes.Contains(files["failing.html"], []byte(`<div class="v c-red">firing<b>`)) {
+		t.Error("failing.html: the firing-alerts tile is not red")
+	}
+	if bytes.Contains(files["healthy.html"], []byte(`<div class="v c-red">firing<b>`)) {
+		t.Error("healthy.html: the firing-alerts tile is red")
 	}
 }

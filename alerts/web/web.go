@@ -102,8 +102,7 @@ func New(opts Options) (http.Handler, error) {
 	h := &handler{opts: opts, log: opts.Logger, page: page}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogErrorLog{opts.Logger}}))
-	mux.HandleFunc("GET /api/v1/rules", h.rules)
-	mux.HandleFunc("GET /api/v1/alerts", h.alerts)
+	h.vmalertRoutes(mux) // /api/v1/rules, /api/v1/alerts, and what VictoriaMetrics' -vmalert.proxyURL forwards
 	mux.HandleFunc("GET /-/healthy", h.healthy)
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
