@@ -368,7 +368,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		failures = append(failures, checkExpr(ctx, eng, et, start, eq, f.Format)...)
 	}
 	for _, lt := range t.LogExprTests {
-		failures = append(failures, checkLogExpr(ctx, leng, lt, start, tol)...)
+		failures = append(failures, checkLogExpr(ctx, leng, lt, start, eq)...)
 	}
 	return failures
 }
@@ -571,12 +571,12 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, eq
 	if err != nil {
 		return []Failure{{Pos: et.Pos, What: what + ": " + err.Error()}}
 	}
-	return compareSamples(what, et.Pos, res, et.ExpSamples, tol)
+	return compareSamples(what, et.Pos, res, et.ExpSamples, eq)
 }
 
 // compareSamples matches expected samples with the samples got, in any
-// order, values within tol (relative).
-func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, tol float64) []Failure {
+// order, values compared with eq.
+func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, eq func(a, b float64) bool) []Failure {
 	got := make([]sampleEntry, 0, len(res))
 	for _, p := range res {
 		got = append(got, sampleEntry{p.Labels, p.V})
