@@ -134,8 +134,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 	return base("hlalert-overview", "Homelab overview",
 		"Is anything wrong? One tile per domain turns red where the shipped alerting rules fire; the rows below show what.").
 		WithRow(dashboard.NewRowBuilder("Is anything wrong?")).
-		WithPanel(status("Firing alerts", "Alerts hlalert reports as firing (ALERTS series it writes to VictoriaMetrics).", "none", anyRed(), 4,
-			qi(`count(ALERTS{alertstate="firing"}) or vector(0)`, "firing"))).
+		WithPanel(status("Firing alerts", "Warning and critical alerts hlalert reports as firing (the ALERTS series it writes to VictoriaMetrics); info alerts and the Watchdog are left out.", "none", anyRed(), 4,
+			qi(`count(ALERTS{alertstate="firing", severity=~"critical|warning"}) or vector(0)`, "firing"))).
 		WithPanel(status("Backup problems", "Repositories × tiers with a stale or failed run, a failed check or restore test, or a source that cannot be read.", "none", anyRed(), 4,
 			qi(backupProblems(th), "repositories"))).
 		WithPanel(status("Pool problems", "Pools not ONLINE, with vdev or data errors, too full, or without a recent scrub.", "none", anyRed(), 4,
@@ -165,8 +165,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 		WithPanel(status("Recording age", "Time since each camera's newest segment ended; red where CameraNotRecording fires.", "s", redAbove(th.RecordingAge), 16,
 			qi(`time() - max by (instance, camera) (hlexporter_nvr_camera_last_recording_end_timestamp_seconds)`, "{{camera}}"))).
 		WithRow(dashboard.NewRowBuilder("Firing alerts")).
-		WithPanel(tbl("Firing alerts", "ALERTS{alertstate=\"firing\"}: one row per alert.", "none", nil, 24,
-			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing"})`, "")).
+		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert.", "none", nil, 24,
+			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
 			NoValue("No alert is firing"))
 }
 

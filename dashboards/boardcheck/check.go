@@ -65,7 +65,8 @@ func Check(ctx context.Context, b *Board, o Options) []Problem {
 				}
 				for _, n := range names {
 					if !o.Known.Has(n) {
-						add(p, t, "metric %s is not exported by hlexporter, hlalert, a recording rule or a declared third-party exporter", n)
+						hint := o.Known.Suggest(n) // " (did you mean x?)" or ""
+						add(p, t, "metric %s is not exported by hlexporter, hlalert, a recording rule or a declared third-party exporter%s", n, hint)
 					}
 				}
 			}
