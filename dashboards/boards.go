@@ -149,9 +149,11 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 		WithPanel(status("Blind spots", "Collectors failing or stale and targets down: alerts about them cannot fire.", "none", anyRed(), 3,
 			qi(collectorProblems(th), "collectors"))).
 		WithRow(dashboard.NewRowBuilder("Backups: 3-2-1 per repository and tier")).
-		WithPanel(status("Last successful backup", "Age of the last successful run per repository and tier; red where BackupStale fires.", "s", redAbove(th.BackupAge), 12,
+		WithPanel(status("Last successful backup", "Age of the last successful run per repository and tier; red where BackupStale fires.", "s", redAbove(th.BackupAge), 8,
 			qi(`time() - max by (repository, tier) (hlexporter_backup_last_successful_run_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
-		WithPanel(status("Last verified restore", "Age of the last successful restore test; red where BackupRestoreTestStale fires.", "s", redAbove(th.RestoreTestAge), 12,
+		WithPanel(status("Newest snapshot", "Age of the newest snapshot per repository and tier (all hosts); red where BackupSnapshotStale fires.", "s", redAbove(th.SnapshotAge), 8,
+			qi(`time() - max by (repository, tier) (hlexporter_backup_last_snapshot_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
+		WithPanel(status("Last verified restore", "Age of the last successful restore test; red where BackupRestoreTestStale fires.", "s", redAbove(th.RestoreTestAge), 8,
 			qi(`time() - max by (repository, tier) (hlexporter_backup_last_successful_restore_test_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
 		WithRow(dashboard.NewRowBuilder("Storage, deploys, cameras")).
 		WithPanel(status("Pool health", "0 ONLINE, 1 DEGRADED, 2 FAULTED, 3 OFFLINE, 4 UNAVAIL, 5 REMOVED, 6 SUSPENDED.", "none", steps(green, 1, red), 8,

@@ -181,7 +181,7 @@ func TestBrokenBoardsFail(t *testing.T) {
 		{"renamed metric", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_healthy)`,
 			`metric hlexporter_zfs_pool_healthy is not exported`},
 		{"renamed metric shows nothing", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_healthy)`,
-			`panel 13 "Pool health" query A: returns no data`},
+			`panel 14 "Pool health" query A: returns no data`},
 		{"label that never matches", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_health{pool=\"rpool\"})`,
 			`returns no data`},
 		{"unsupported function", `count(ALERTS{alertstate=\"firing\", severity=~\"critical|warning\"})`, `count(range_trim_outliers(1, ALERTS{alertstate=\"firing\"}))`,
