@@ -119,8 +119,7 @@ var registerOnce sync.Once
 // homelab board uses and the Prometheus (VictoriaMetrics) and Loki
 // queries. (The SDK's plugins.RegisterDefaultPlugins would add every type
 // it knows: 6 MB more in the hlalert binary, 45.9 MB instead of 39.9 MB.)
-// Other panel types are
-// decoded with their options unchecked.
+// Other panel types are decoded with their options unchecked.
 func register() {
 	rt := cog.NewRuntime()
 	for _, v := range []variants.PanelcfgConfig{

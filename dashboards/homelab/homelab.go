@@ -80,8 +80,12 @@ func (t Target) bodies(root string) ([][]byte, error) {
 		b, err := exposition(root, t.Files)
 		return [][]byte{b}, err
 	}
+	// One clock shift for all captures (the last one's to At), so the
+	// times within them (boot time, the node's clock) stay as they were.
+	last := t.Captures[len(t.Captures)-1].RenderedAt
 	var out [][]byte
 	for _, c := range t.Captures {
+		c.RenderedAt = last
 		b, err := exposition(root, []Golden{c})
 		if err != nil {
 			return nil, err
