@@ -200,6 +200,7 @@ func Run(ctx context.Context, o Options) error {
 	wopts := web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils, Integrations: disp}
 	if logs != nil {
 		wopts.LogPush = logs
+		logger.Info("accepting log lines on Loki's push API", "path", "/loki/api/v1/push", "keep", ev.LogRetention())
 	}
 	h, err := web.New(wopts)
 	if err != nil {
