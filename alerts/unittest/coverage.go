@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -70,6 +71,24 @@ func (c *testCoverage) noteAlertCheck(groups []*rule.Group, group, alertname str
 			}
 		}
 	}
+}
+
+// RuleFilesIn lists the rule files (YAML with a top-level groups: key)
+// in the folders among paths, for Coverage: a rule file that no test loads
+// counts as uncovered. Paths that are files are left out.
+func RuleFilesIn(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		found, err := walkYAML(p, IsRuleFile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
 }
 
 // CoverageReport tells, per rule file, which rules the tests exercised.
