@@ -1,8 +1,9 @@
 // Package amhandoff hands alerts to an external Alertmanager (or a
 // cluster of them) through its API: POST /api/v2/alerts with the
 // OpenAPI alert shape (labels, annotations, startsAt, endsAt,
-// generatorURL). It implements notify.Sender, so the routing pipeline
-// can use it instead of, or beside, e-mail.
+// generatorURL). It is a notification integration (notify.Notifier): the
+// routing pipeline uses it instead of, or beside, e-mail, each attempted
+// on its own.
 package amhandoff
 
 import (
@@ -29,9 +30,10 @@ type Options struct {
 	// Client: nil: a client with Timeout.
 	Client  *http.Client
 	Timeout time.Duration // per request; zero: 10s
-	// Attempts per Alertmanager within one Send (zero: 3), Backoff between
-	// them (zero: 1s, doubling). After that Send returns an error and the
-	// pipeline retries the batch later.
+	// Attempts per Alertmanager within one Notify (zero: 3), Backoff
+	// between them (zero: 1s, doubling). After that Notify returns an
+	// error and the dispatcher retries the batch later, with its own
+	// backoff, when the error is retryable.
 	Attempts int
 	Backoff  time.Duration
 	// BearerToken is sent as Authorization: Bearer when set (read the
@@ -49,8 +51,6 @@ type Sender struct {
 	token    string
 	log      *slog.Logger
 }
-
-var _ notify.Sender = (*Sender)(nil)
 
 // New validates the options.
 func New(o Options) (*Sender, error) {
@@ -113,34 +113,33 @@ func Payload(b notify.Batch) []Alert {
 	return out
 }
 
-// Send posts the batch to every Alertmanager. Posting the same alerts
+// Notify posts the batch to every Alertmanager. Posting the same alerts
 // twice is harmless (Alertmanager merges by labels), so retries are
-// idempotent. It fails only when no Alertmanager accepted the batch.
-func (s *Sender) Send(ctx context.Context, b notify.Batch) error {
+// idempotent. It fails only when no Alertmanager accepted the batch;
+// retry is then false when every Alertmanager refused it with a 4xx
+// (other than 429), which sending the same alerts again will not fix.
+func (s *Sender) Notify(ctx context.Context, b notify.Batch) (retry bool, err error) {
 	if len(b.Alerts) == 0 {
-		return nil
+		return false, nil
 	}
 	body, err := json.Marshal(Payload(b))
 	if err != nil {
-		return fmt.Errorf("amhandoff: encode alerts: %w", err)
+		return false, fmt.Errorf("amhandoff: encode alerts: %w", err)
 	}
 	var errs []error
-	ok := 0
 	for _, u := range s.urls {
-		if err := s.post(ctx, u, body); err != nil {
-			s.log.Warn("alertmanager hand-off failed", "url", u, "err", err)
-			errs = append(errs, err)
-			continue
+		r, err := s.post(ctx, u, body)
+		if err == nil {
+			return false, nil
 		}
-		ok++
+		s.log.Warn("alertmanager hand-off failed", "url", u, "err", err)
+		errs = append(errs, err)
+		retry = retry || r
 	}
-	if ok == 0 {
-		return errors.Join(errs...)
-	}
-	return nil
+	return retry, errors.Join(errs...)
 }
 
-func (s *Sender) post(ctx context.Context, u string, body []byte) error {
+func (s *Sender) post(ctx context.Context, u string, body []byte) (retry bool, err error) {
 	wait := s.backoff
 	var last error
 	for attempt := 1; attempt <= s.attempts; attempt++ {
@@ -149,21 +148,21 @@ func (s *Sender) post(ctx context.Context, u string, body []byte) error {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("amhandoff: POST %s: %w (last error: %v)", u, ctx.Err(), last)
+				return true, fmt.Errorf("amhandoff: POST %s: %w (last error: %v)", u, ctx.Err(), last)
 			case <-t.C:
 			}
 			wait *= 2
 		}
-		retry, err := s.postOnce(ctx, u, body)
+		retry, err = s.postOnce(ctx, u, body)
 		if err == nil {
-			return nil
+			return false, nil
 		}
 		last = err
 		if !retry {
 			break
 		}
 	}
-	return last
+	return retry, last
 }
 
 func (s *Sender) postOnce(ctx context.Context, u string, body []byte) (retry bool, err error) {
@@ -187,8 +186,7 @@ func (s *Sender) postOnce(ctx context.Context, u string, body []byte) (retry boo
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return true, fmt.Errorf("amhandoff: POST %s: %s: %s", u, resp.Status, strings.TrimSpace(string(msg)))
 	default:
-		// 4xx: Alertmanager rejected the payload; retrying will not help now,
-		// but the error still makes the pipeline keep the batch.
+		// 4xx: Alertmanager rejected the payload; retrying will not help.
 		return false, fmt.Errorf("amhandoff: POST %s: rejected: %s: %s", u, resp.Status, strings.TrimSpace(string(msg)))
 	}
 }

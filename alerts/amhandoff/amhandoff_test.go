@@ -42,8 +42,8 @@ func TestSendJSONShapeAndRetry(t *testing.T) {
 		{Labels: map[string]string{"alertname": "A", "host": "nas"}, Annotations: map[string]string{"summary": "s"}, StartsAt: start, Status: "firing", GeneratorURL: "http://hlalert/x"},
 		{Labels: map[string]string{"alertname": "B"}, StartsAt: start, EndsAt: start.Add(time.Hour), Status: "resolved"},
 	}}
-	if err := s.Send(context.Background(), b); err != nil {
-		t.Fatal(err)
+	if retry, err := s.Notify(context.Background(), b); err != nil || retry {
+		t.Fatal(retry, err)
 	}
 	if calls != 2 || len(bodies) != 1 {
 		t.Fatalf("calls %d bodies %d, want a retry after 503", calls, len(bodies))
@@ -68,11 +68,47 @@ func TestSendRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Send(context.Background(), notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}})
-	if err == nil || !strings.Contains(err.Error(), "rejected: 400 Bad Request: bad alert") {
-		t.Fatalf("got %v", err)
+	retry, err := s.Notify(context.Background(), notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}})
+	if err == nil || retry || !strings.Contains(err.Error(), "rejected: 400 Bad Request: bad alert") {
+		t.Fatalf("got retry %v, %v; want a 400 not to be retried", retry, err)
 	}
 	if _, err := New(Options{URLs: []string{"ftp://x"}}); err == nil || !strings.Contains(err.Error(), `urls[0]: "ftp://x"`) {
 		t.Fatalf("bad URL: %v", err)
+	}
+}
+
+// TestNotifyRetryable: an Alertmanager that keeps answering 503 is a
+// retryable failure after the attempts; one refusing with 400 beside
+// it does not make the batch non-retryable; one accepting makes it a
+// success.
+func TestNotifyRetryable(t *testing.T) {
+	status := func(code int) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, http.StatusText(code), code)
+		}))
+	}
+	busy, bad, ok := status(http.StatusServiceUnavailable), status(http.StatusBadRequest), status(http.StatusOK)
+	defer busy.Close()
+	defer bad.Close()
+	defer ok.Close()
+	b := notify.Batch{Alerts: []notify.Alert{{Labels: map[string]string{"a": "b"}}}}
+	for _, tc := range []struct {
+		urls      []string
+		retry     bool
+		wantError string
+	}{
+		{[]string{busy.URL}, true, "503 Service Unavailable"},
+		{[]string{bad.URL, busy.URL}, true, "rejected: 400 Bad Request"},
+		{[]string{bad.URL}, false, "rejected: 400 Bad Request"},
+		{[]string{busy.URL, ok.URL}, false, ""},
+	} {
+		s, err := New(Options{URLs: tc.urls, Backoff: time.Millisecond, Attempts: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry, err := s.Notify(context.Background(), b)
+		if retry != tc.retry || (tc.wantError == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantError)) {
+			t.Errorf("%v: retry %v, %v; want retry %v, error %q", tc.urls, retry, err, tc.retry, tc.wantError)
+		}
 	}
 }

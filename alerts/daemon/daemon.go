@@ -1,6 +1,7 @@
 // Package daemon wires `hlalert run`: the evaluator, the notification
-// pipeline (dispatcher → e-mail sender and Alertmanager hand-off → the
-// durable outbox queue → SMTP), silences, the watchdog, remote write,
+// pipeline (dispatcher → each integration on its own: every e-mail
+// config → the durable outbox queue → SMTP, and the Alertmanager
+// hand-off), silences, the watchdog, remote write,
 // state history and the HTTP side, and applies reloads to all of them.
 package daemon
 
@@ -18,12 +19,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hlalert/hlalert/alerts/amhandoff"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/datasource"
 	"github.com/hlalert/hlalert/alerts/email"
 	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/history"
+	"github.com/hlalert/hlalert/alerts/logingest"
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/lokipush"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/notify"
@@ -31,6 +33,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/hlalert/hlalert/alerts/watchdog"
 	"github.com/hlalert/hlalert/alerts/web"
+	"github.com/hlalert/hlalert/internal/httpaccess"
 )
 
 // Options configures Run.
@@ -42,12 +45,18 @@ type Options struct {
 	Reload <-chan struct{}
 	// Listener serves HTTP; nil: listen on Config.Listen.
 	Listener net.Listener
+	// Access is the web configuration (TLS, basic auth) and the rule for
+	// listening beyond loopback; nil: plain HTTP, loopback only.
+	Access *httpaccess.Access
 	// Ready, when set, is called once HTTP serves (tests learn the address).
 	Ready func(addr string)
 
 	// Tuning for tests; zero values take the production defaults.
 	QueueBackoff        email.Backoff
 	NotifyRetryInterval time.Duration
+	// LogMaxBytes bounds the pushed log lines kept in the standalone
+	// mode; 0: logingest.DefaultMaxBytes.
+	LogMaxBytes int64
 }
 
 // Run runs the daemon until ctx ends.
@@ -77,12 +86,14 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("silences: %w", err)
 	}
 	pl := &pipeline{queue: queue, log: logger, reg: reg}
-	if err := pl.apply(plan); err != nil {
+	first, err := pl.build(plan)
+	if err != nil {
 		return err
 	}
+	pl.install(first, nil)
 	disp, err := notify.New(notify.Options{
-		Config: plan.Routing, Sender: pl, Silences: sils, StateDir: cfg.StateDir,
-		Logger: logger, RetryInterval: o.NotifyRetryInterval,
+		Config: plan.Routing, Integrations: first.ints, Silences: sils, StateDir: cfg.StateDir,
+		Logger: logger, RetryInterval: o.NotifyRetryInterval, Registerer: reg,
 	})
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
@@ -146,13 +157,27 @@ func Run(ctx context.Context, o Options) error {
 		deps.StateSink = h
 		closers = append(closers, h.Close)
 	}
+	var logs *logingest.Receiver
+	if cfg.Datasource.Embedded != nil {
+		deps.LogStore = logstream.NewStore()
+	}
 	ev, err := evaluator.New(cfg, deps)
 	if err != nil {
 		return err
 	}
+	if deps.LogStore != nil {
+		logs, err = logingest.New(logingest.Options{
+			Store: deps.LogStore, Retention: ev.LogRetention, MaxBytes: o.LogMaxBytes,
+			Registerer: reg, Logger: logger.With("component", "logingest"),
+		})
+		if err != nil {
+			return err
+		}
+	}
 	// reload reloads the evaluator (which calls deps.Load, validating the
 	// notify section too) and, only when it accepted the new config,
-	// applies the new routing and senders: a bad config keeps the old.
+	// builds the whole new notification pipeline and swaps it in: a bad
+	// config, or one whose pipeline cannot be built, keeps the old whole.
 	var reloadMu sync.Mutex
 	reload := func(ctx context.Context) error {
 		reloadMu.Lock()
@@ -162,28 +187,41 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		if p := pending.Swap(nil); p != nil {
-			if err := pl.apply(p.plan); err != nil {
-				logger.Error("apply notify config", "err", err)
+			s, err := pl.build(p.plan)
+			if err != nil {
+				logger.Error("build the notification pipeline; the running one is kept", "err", err)
 				return err
 			}
-			disp.ApplyConfig(p.plan.Routing)
-			logger.Info("notification routing reloaded", "routing", p.plan.Routing.File)
+			pl.install(s, disp)
+			logger.Info("notification pipeline reloaded", "routing", p.plan.Routing.File, "transports", queue.Transports())
 		}
 		return nil
 	}
-	h, err := web.New(web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils})
+	wopts := web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils, Integrations: disp}
+	if logs != nil {
+		wopts.LogPush = logs
+	}
+	h, err := web.New(wopts)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	access := o.Access
+	if access == nil {
+		if access, err = httpaccess.New(httpaccess.Options{Logger: logger}); err != nil {
+			return err
+		}
+	}
 	ln := o.Listener
 	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		if ln, err = access.Listen(cfg.Listen); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
+	} else if err := access.CheckAddress(ln.Addr().String()); err != nil {
+		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	go func() { srvErr <- access.Serve(ln, srv) }()
 	logger.Info("listening", "addr", ln.Addr().String())
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
@@ -209,6 +247,10 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	go func() { defer wg.Done(); _ = disp.Run(runCtx) }()
 	go func() { defer wg.Done(); _ = queue.Run(runCtx) }()
+	if logs != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); logs.Run(runCtx, 30*time.Second) }()
+	}
 	evErr := make(chan error, 1)
 	go func() { evErr <- ev.Run(runCtx) }()
 
@@ -240,52 +282,14 @@ type reloader struct {
 
 func (r reloader) Reload(ctx context.Context) error { return r.reload(ctx) }
 
-// pipeline is the dispatcher's Sender; apply swaps what it sends through.
+// pipeline builds and installs notification setups (build, install in
+// pipeline.go) around the one outbox queue.
 type pipeline struct {
 	queue    *email.Queue
 	log      *slog.Logger
 	reg      prometheus.Registerer
-	cur      atomic.Pointer[fanout]
 	watchdog atomic.Pointer[watchdog.Watchdog]
 	wdReg    bool
-}
-
-func (p *pipeline) Send(ctx context.Context, b notify.Batch) error {
-	return p.cur.Load().Send(ctx, b)
-}
-
-func (p *pipeline) apply(plan *Plan) error {
-	eo := plan.Email
-	eo.Queue, eo.Logger = p.queue, p.log
-	es, err := email.NewSender(eo)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	f := &fanout{email: es, hasMail: map[string]bool{}, log: p.log}
-	for _, r := range es.Receivers() {
-		f.hasMail[r] = true
-	}
-	if plan.Handoff != nil {
-		ho := *plan.Handoff
-		ho.Logger = p.log
-		if f.handoff, err = amhandoff.New(ho); err != nil {
-			return fmt.Errorf("notify: alertmanager_handoff: %w", err)
-		}
-	}
-	var w *watchdog.Watchdog
-	if plan.Watchdog != nil {
-		wo := *plan.Watchdog
-		wo.Logger = p.log
-		if !p.wdReg { // its metrics are registered once
-			wo.Registerer, p.wdReg = p.reg, true
-		}
-		if w, err = watchdog.New(wo); err != nil {
-			return fmt.Errorf("notify: watchdog: %w", err)
-		}
-	}
-	p.cur.Store(f)
-	p.watchdog.Store(w)
-	return nil
 }
 
 // authTransport adds basic or bearer authentication (lokipush takes a

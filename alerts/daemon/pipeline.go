@@ -1,16 +1,15 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sort"
 
 	"github.com/hlalert/hlalert/alerts/amhandoff"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/email"
+	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/watchdog"
 )
@@ -127,27 +126,78 @@ func PlanNotify(cfg *config.Config) (*Plan, error) {
 	return p, nil
 }
 
-// fanout hands each batch to the Alertmanager hand-off (when configured)
-// and to the e-mail sender (when the receiver has e-mail configs). Both
-// are idempotent per batch, so a retry after one of them failed is safe.
-type fanout struct {
-	email   *email.Sender
-	hasMail map[string]bool
-	handoff *amhandoff.Sender
-	log     *slog.Logger
+// setup is a whole notification pipeline built from a Plan — routing,
+// templates, e-mail transports, integrations, watchdog — of which nothing
+// is live until install swaps it in.
+type setup struct {
+	routing  *notify.Config
+	email    *email.Sender
+	ints     notify.Integrations
+	watchdog *watchdog.Watchdog // nil: none
 }
 
-func (f *fanout) Send(ctx context.Context, b notify.Batch) error {
-	if f.handoff != nil {
-		if err := f.handoff.Send(ctx, b); err != nil {
-			return fmt.Errorf("alertmanager hand-off: %w", err)
+// HandoffIntegration names the Alertmanager hand-off among a receiver's
+// integrations.
+const HandoffIntegration = "alertmanager"
+
+// Compile-time checks of the integrations the daemon wires.
+var (
+	_ notify.Notifier    = (*amhandoff.Sender)(nil)
+	_ evaluator.Notifier = (*notify.Dispatcher)(nil)
+)
+
+// build builds the pipeline of plan without touching the running one:
+// every receiver's integrations are its e-mail configs ("email[i]") and,
+// when configured, the Alertmanager hand-off ("alertmanager"), each
+// notified on its own by the dispatcher.
+func (p *pipeline) build(plan *Plan) (*setup, error) {
+	eo := plan.Email
+	eo.Queue, eo.Logger = p.queue, p.log
+	es, err := email.NewSender(eo)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	s := &setup{routing: plan.Routing, email: es, ints: es.Integrations()}
+	if plan.Handoff != nil {
+		ho := *plan.Handoff
+		ho.Logger = p.log
+		h, err := amhandoff.New(ho)
+		if err != nil {
+			return nil, fmt.Errorf("notify: alertmanager_handoff: %w", err)
+		}
+		for _, r := range plan.Routing.AM.Receivers {
+			s.ints[r.Name] = append(s.ints[r.Name], notify.Integration{Name: HandoffIntegration, Notifier: h})
 		}
 	}
-	if f.hasMail[b.Receiver] {
-		return f.email.Send(ctx, b)
+	if plan.Watchdog != nil {
+		wo := *plan.Watchdog
+		wo.Logger = p.log
+		if !p.wdReg { // its metrics are registered once
+			wo.Registerer = p.reg
+		}
+		if s.watchdog, err = watchdog.New(wo); err != nil {
+			return nil, fmt.Errorf("notify: watchdog: %w", err)
+		}
+		p.wdReg = true
 	}
-	if f.handoff == nil {
-		f.log.Warn("receiver has no e-mail configs: batch dropped", "receiver", b.Receiver, "group", b.GroupKey)
+	for r, list := range s.ints {
+		names := make([]string, len(list))
+		for i, in := range list {
+			names[i] = in.Name
+		}
+		p.log.Debug("receiver integrations", "receiver", r, "integrations", names)
 	}
-	return nil
+	return s, nil
+}
+
+// install makes s the running pipeline: the queue's transports (those
+// of receivers that are gone are removed; their queued mail stays parked
+// in the outbox), then the dispatcher's routing and integrations in one
+// step, then the watchdog.
+func (p *pipeline) install(s *setup, disp *notify.Dispatcher) {
+	s.email.Activate()
+	if disp != nil {
+		disp.ApplyConfig(s.routing, s.ints)
+	}
+	p.watchdog.Store(s.watchdog)
 }

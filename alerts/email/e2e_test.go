@@ -97,6 +97,7 @@ func newFixture(t *testing.T, dir string, c Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	snd.Activate()
 	return &fixture{q: q, snd: snd, dir: dir, reg: reg}
 }
 

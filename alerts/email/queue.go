@@ -53,8 +53,8 @@ func (b Backoff) after(attempts int) time.Duration {
 // QueueOptions configures a Queue.
 type QueueOptions struct {
 	Dir string // the outbox folder (outbox_dir); created when missing
-	// Transports by name (receiver "#" email_configs index). NewSender
-	// fills them; tests may add their own.
+	// Transports by name (receiver "#" email_configs index) to start
+	// with; Sender.Activate replaces them (Replace).
 	Transports map[string]Transport
 	// DefaultTransport delivers queued .eml files without an
 	// X-Hlalert-Transport header (e.g. written by hand or by older hlalert versions); "" leaves
@@ -171,21 +171,37 @@ func NewQueue(o QueueOptions) (*Queue, error) {
 	return q, nil
 }
 
-// SetTransport adds or replaces a transport (config reload).
-func (q *Queue) SetTransport(name string, t Transport) {
+// Replace installs a whole set of transports in one step (a config
+// reload): transports not in t are removed. Queued messages of a removed
+// transport stay in the outbox, parked: the deliverer logs them once and
+// leaves them until a transport of that name is installed again (move
+// them by hand to deliver them otherwise). Backoffs start over: the new
+// settings are tried at once.
+func (q *Queue) Replace(t Transports) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.transports[name] = t
-	delete(q.held, name)
+	q.transports = make(map[string]Transport, len(t.SMTP))
+	for k, v := range t.SMTP {
+		q.transports[k] = v
+	}
+	q.held = map[string]bool{}
+	for _, k := range t.Held {
+		q.held[k] = true
+	}
+	q.retry = map[string]*retryState{} // new settings: try them at once
+	q.Kick()
 }
 
-// Hold marks a transport whose messages stay in the outbox undelivered
-// (no SMTP configured): they are neither sent nor reported as errors.
-func (q *Queue) Hold(name string) {
+// Transports lists the names of the installed SMTP transports, sorted.
+func (q *Queue) Transports() []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	delete(q.transports, name)
-	q.held[name] = true
+	out := make([]string, 0, len(q.transports))
+	for k := range q.transports {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (q *Queue) oldestAge() float64 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -97,7 +98,7 @@ func TestParkedMessagesAreNotReread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Hold("t")
+	q.Replace(Transports{Held: []string{"t"}})
 	if _, err := q.Enqueue("k1", []byte(rawMsg)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +124,51 @@ func TestParkedMessagesAreNotReread(t *testing.T) {
 	}
 	// A transport appears: the message is read (and found unusable now).
 	ft := &fakeTransport{up: true}
-	q.SetTransport("t", ft)
+	q.Replace(Transports{SMTP: map[string]Transport{"t": ft}})
 	q.DeliverDue(ctx)
 	if failed, _ := filepath.Glob(filepath.Join(dir, failedDir, "*.eml")); len(failed) != 1 {
-		t.Fatalf("after SetTransport the message was not read again: failed/ holds %v", failed)
+		t.Fatalf("after Replace the message was not read again: failed/ holds %v", failed)
+	}
+}
+
+// TestSenderActivateSwapsTransports: a sender whose build fails leaves
+// the queue's transports alone, even for its valid receivers; Activate
+// installs exactly the new sender's transports, removing gone ones.
+func TestSenderActivateSwapsTransports(t *testing.T) {
+	q, err := NewQueue(QueueOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Config{To: "op@home.example", From: "hlalert@nas.home.example", Smarthost: "mail.example:587"}
+	a, err := NewSender(SenderOptions{Receivers: map[string][]Config{"gmail": {c}}, Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Transports(); len(got) != 0 {
+		t.Fatalf("NewSender installed transports before Activate: %v", got)
+	}
+	a.Activate()
+	if got := strings.Join(q.Transports(), ","); got != "gmail#0" {
+		t.Fatalf("transports %q, want gmail#0", got)
+	}
+	bad := c
+	bad.From = ""
+	if _, err := NewSender(SenderOptions{Receivers: map[string][]Config{"relay": {c}, "broken": {bad}}, Queue: q}); err == nil {
+		t.Fatal("a config without from was accepted")
+	}
+	if got := strings.Join(q.Transports(), ","); got != "gmail#0" {
+		t.Fatalf("a failed build changed the transports: %q", got)
+	}
+	b, err := NewSender(SenderOptions{Receivers: map[string][]Config{"relay": {c, c}}, Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Activate()
+	if got := strings.Join(q.Transports(), ","); got != "relay#0,relay#1" {
+		t.Fatalf("transports after the swap %q, want relay#0,relay#1 only", got)
+	}
+	ints := b.Integrations()
+	if len(ints) != 1 || len(ints["relay"]) != 2 || ints["relay"][1].Name != "email[1]" {
+		t.Errorf("integrations %+v", ints)
 	}
 }

@@ -16,7 +16,7 @@ import (
 type GroupStatus struct {
 	Name         string
 	File         string
-	Type         string // "prometheus" (MetricsQL) or "logql"
+	Type         string // rulefmt.TypeMetricsQL ("metricsql", also for groups written "prometheus"), rulefmt.TypeLogQL ("logql"), or "builtin" (hlalert's own group)
 	Interval     time.Duration
 	LastEval     time.Time
 	LastDuration time.Duration

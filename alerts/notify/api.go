@@ -31,9 +31,37 @@ type Alert struct {
 	Fingerprint         string
 }
 
-// Sender delivers a batch (email, Alertmanager hand-off). A returned error
-// means "retry later"; the sender must be idempotent per (GroupKey, flush
-// sequence) because a batch can be handed over again after a crash.
-type Sender interface {
-	Send(ctx context.Context, b Batch) error
+// Notifier delivers a batch through one integration (Alertmanager's
+// notify.Notifier). retry reports whether a failure may pass, so the
+// same batch is worth sending again later; a non-retryable failure (the
+// other side refused it) gives the batch up. A notifier must be
+// idempotent per (Receiver, GroupKey, Seq): a batch can be handed over
+// again after a crash.
+type Notifier interface {
+	Notify(ctx context.Context, b Batch) (retry bool, err error)
+}
+
+// Integration is one way a receiver is notified: one of its
+// email_configs, the Alertmanager hand-off. Each is attempted on its own,
+// concurrently with the others, with its own retries and its own
+// notification log entry.
+type Integration struct {
+	Name     string // unique within the receiver: "email[0]", "alertmanager"
+	Notifier Notifier
+}
+
+// Integrations are the integrations of each receiver, by receiver name.
+type Integrations map[string][]Integration
+
+// IntegrationStatus is how one integration of one receiver fares (the
+// status page shows it; the same counts are on /metrics).
+type IntegrationStatus struct {
+	Receiver, Integration string
+	Attempts, Failures    uint64
+	// ConsecutiveFailures counts failures since the last success.
+	ConsecutiveFailures int
+	LastAttempt         time.Time
+	LastSuccess         time.Time
+	LastError           string    // of the last failed attempt, "" after a success
+	RetryAt             time.Time // zero: no retry scheduled
 }

@@ -72,20 +72,6 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// CheckConfig validates a routing file for `hlalert check`: one error per
-// problem, each naming file (and line:col where known). Nil means valid.
-func CheckConfig(path string) []error {
-	_, err := LoadConfig(path)
-	if err == nil {
-		return nil
-	}
-	var j interface{ Unwrap() []error }
-	if errors.As(err, &j) {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
 // Load parses routing config data; name is used in errors (a file path or
 // a description such as "notify.routing").
 func Load(name string, data []byte) (*Config, error) {

@@ -28,9 +28,13 @@ func TestLoadBad(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			errs := CheckConfig(f)
-			if len(errs) == 0 {
-				t.Fatal("CheckConfig: no error for a bad config")
+			_, err := LoadConfig(f)
+			if err == nil {
+				t.Fatal("LoadConfig: no error for a bad config")
+			}
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
 			}
 			var b strings.Builder
 			for _, e := range errs {
@@ -58,9 +62,6 @@ func TestLoadBad(t *testing.T) {
 
 func TestLoadGood(t *testing.T) {
 	c := mustLoad(t, "testdata/routing.yml")
-	if errs := CheckConfig("testdata/routing.yml"); errs != nil {
-		t.Fatalf("CheckConfig: %v", errs)
-	}
 	// hlalert defaults email send_resolved to true; an explicit value wins.
 	for recv, want := range map[string]bool{"notify-def": true, "notify-A": false, "notify-productionB": true, "notify-testing": true} {
 		if got := c.SendResolved(recv); got != want {

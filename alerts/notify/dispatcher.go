@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/dispatch"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 )
@@ -24,9 +26,14 @@ type Silencer interface {
 
 // Options configures a Dispatcher.
 type Options struct {
-	Config   *Config  // required
-	Sender   Sender   // required
-	Silences Silencer // nil: no silences
+	Config *Config // required
+	// Integrations of each receiver; a receiver without any has its
+	// flushes logged, not sent (Alertmanager's receiver without configs).
+	Integrations Integrations
+	Silences     Silencer // nil: no silences
+	// Registerer takes the integrations' metrics (metrics.Integrations);
+	// nil: not registered.
+	Registerer prometheus.Registerer
 	// StateDir holds notify.json: the alerts held and the notification log.
 	StateDir string // required
 	Logger   *slog.Logger
@@ -37,8 +44,10 @@ type Options struct {
 	// once, reliably (it persists what it sent), and sends no heartbeats,
 	// so a timeout would produce false "resolved" mails for long outages.
 	ResolveTimeout time.Duration
-	// RetryInterval is the wait before handing a batch over again after
-	// Send failed (capped at the route's group_interval). 0: one minute.
+	// RetryInterval is the wait before an integration whose delivery
+	// failed with a retryable error is tried again; it doubles with each
+	// further failure, capped at the route's group_interval (and so is
+	// the first wait). 0: one minute.
 	RetryInterval time.Duration
 }
 
@@ -46,9 +55,6 @@ func (o *Options) validate() error {
 	var errs []error
 	if o.Config == nil {
 		errs = append(errs, errors.New("notify: Options.Config is required"))
-	}
-	if o.Sender == nil {
-		errs = append(errs, errors.New("notify: Options.Sender is required"))
 	}
 	if o.StateDir == "" {
 		errs = append(errs, errors.New("notify: Options.StateDir is required"))
@@ -66,21 +72,29 @@ func (o *Options) validate() error {
 // evaluator.Notifier, holds alerts until they resolve, groups them per
 // route and group labels, and flushes each group to a Sender with
 // Alertmanager's timing (group_wait, group_interval, repeat_interval),
-// inhibition, silences and time intervals. What was sent is logged to the
-// state directory so a restart neither repeats nor loses a notification.
+// inhibition, silences and time intervals. Each integration of the
+// receiver (an e-mail config, the Alertmanager hand-off) is then
+// notified on its own, concurrently, with its own retries and its own
+// notification log entry, as Alertmanager's fan-out, dedup and retry
+// stages do: one that fails or refuses never delays or suppresses
+// another. What was sent is logged to the state directory so a restart
+// neither repeats nor loses a notification.
 type Dispatcher struct {
-	opts Options
-	log  *slog.Logger
-	wake chan struct{}
+	opts    Options
+	log     *slog.Logger
+	wake    chan struct{}
+	metrics *metrics.Integrations
+	wg      sync.WaitGroup // deliveries in flight
 
-	mu      sync.Mutex
-	cfg     *Config
-	alerts  map[string]*storedAlert // by fingerprint
-	groups  map[string]*aggrGroup   // by receiver + GroupKey
-	nflog   map[string]logEntry     // by receiver + GroupKey
-	extURL  string
-	sending map[string]bool // groups with a Send in flight
-	dirty   bool            // state changed since the last persist
+	mu     sync.Mutex
+	cfg    *Config
+	ints   Integrations
+	alerts map[string]*storedAlert       // by fingerprint
+	groups map[string]*aggrGroup         // by receiver + GroupKey
+	nflog  map[string]logEntry           // by receiver + GroupKey + integration
+	status map[string]*IntegrationStatus // by receiver + integration
+	extURL string
+	dirty  bool // state changed since the last persist
 }
 
 type aggrGroup struct {
@@ -89,13 +103,41 @@ type aggrGroup struct {
 	key      string
 	labels   map[string]string
 	fps      map[string]struct{}
-	next     time.Time
+	next     time.Time // the next group flush
 	flushed  bool
+	ints     map[string]*intState // by integration name
+	// drop holds the resolved alerts a group flush included (fp ->
+	// EndsAt); they leave the group once no integration still owes them.
+	drop map[string]time.Time
+}
+
+// intState is one integration's progress within one group.
+type intState struct {
+	sending  bool      // a delivery is in flight
+	again    bool      // the group flushed while it was in flight: plan again when it ends
+	failures int       // consecutive retryable failures
+	due      time.Time // a retry is due at this time; zero: none
+}
+
+func (g *aggrGroup) state(name string) *intState {
+	st := g.ints[name]
+	if st == nil {
+		st = &intState{}
+		g.ints[name] = st
+	}
+	return st
 }
 
 var _ evaluator.Notifier = (*Dispatcher)(nil)
 
 func logKey(receiver, groupKey string) string { return receiver + "\x00" + groupKey }
+
+// entryKey keys the notification log: one entry per receiver, group and
+// integration ("" for a receiver without integrations, and for entries
+// written before integrations had their own).
+func entryKey(receiver, groupKey, integration string) string {
+	return receiver + "\x00" + groupKey + "\x00" + integration
+}
 
 // New builds a dispatcher and restores its alerts and notification log
 // from opts.StateDir; group timers are re-derived from the log.
@@ -120,34 +162,91 @@ func New(opts Options) (*Dispatcher, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "notify"),
 		wake:    make(chan struct{}, 1),
+		metrics: metrics.NewIntegrations(opts.Registerer),
 		cfg:     opts.Config,
 		alerts:  map[string]*storedAlert{},
 		groups:  map[string]*aggrGroup{},
 		nflog:   map[string]logEntry{},
+		status:  map[string]*IntegrationStatus{},
 		extURL:  st.ExternalURL,
-		sending: map[string]bool{},
 	}
 	for _, a := range st.Alerts {
 		a := a
 		d.alerts[a.Fingerprint] = &a
 	}
 	for _, e := range st.Log {
-		d.nflog[logKey(e.Receiver, e.GroupKey)] = e
+		d.nflog[entryKey(e.Receiver, e.GroupKey, e.Integration)] = e
 	}
 	d.mu.Lock()
+	d.setIntegrations(opts.Integrations)
 	d.regroup(opts.Now())
 	d.mu.Unlock()
 	return d, nil
 }
 
-// ApplyConfig switches to a new routing config (a reload). Alerts are
-// regrouped; groups whose key is unchanged keep their timers.
-func (d *Dispatcher) ApplyConfig(cfg *Config) {
+// ApplyConfig switches, in one step, to a new routing config and the
+// integrations built for it (a reload). Alerts are regrouped; groups
+// whose key is unchanged keep their timers. Deliveries in flight finish
+// through the integration they started with.
+func (d *Dispatcher) ApplyConfig(cfg *Config, ints Integrations) {
 	d.mu.Lock()
 	d.cfg = cfg
+	d.setIntegrations(ints)
 	d.regroup(d.opts.Now())
 	d.mu.Unlock()
 	d.poke()
+}
+
+// setIntegrations installs ints and keeps the status and metrics of
+// exactly the configured integrations. Callers hold d.mu.
+func (d *Dispatcher) setIntegrations(ints Integrations) {
+	d.ints = ints
+	keep := map[string]bool{}
+	for r, list := range ints {
+		for _, in := range list {
+			k := logKey(r, in.Name)
+			keep[k] = true
+			if d.status[k] == nil {
+				d.status[k] = &IntegrationStatus{Receiver: r, Integration: in.Name}
+				d.metrics.Add(r, in.Name)
+			}
+		}
+	}
+	for k, st := range d.status {
+		if !keep[k] {
+			delete(d.status, k)
+			d.metrics.Remove(st.Receiver, st.Integration)
+		}
+	}
+}
+
+// configured reports whether receiver has an integration called name.
+// Callers hold d.mu.
+func (d *Dispatcher) configured(receiver, name string) bool {
+	for _, in := range d.ints[receiver] {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// IntegrationStatus reports how each configured integration fares,
+// sorted by receiver and integration.
+func (d *Dispatcher) IntegrationStatus() []IntegrationStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]IntegrationStatus, 0, len(d.status))
+	for _, st := range d.status {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Receiver != out[j].Receiver {
+			return out[i].Receiver < out[j].Receiver
+		}
+		return out[i].Integration < out[j].Integration
+	})
+	return out
 }
 
 // regroup rebuilds the aggregation groups from the held alerts. Callers
@@ -177,12 +276,12 @@ func (d *Dispatcher) insert(a *storedAlert, now time.Time, old map[string]*aggrG
 				g.route = m.route
 				g.fps = map[string]struct{}{}
 			} else {
-				g = &aggrGroup{route: m.route, receiver: m.Receiver, key: m.GroupKey, labels: m.GroupLabels, fps: map[string]struct{}{}}
-				if e, logged := d.nflog[k]; logged {
+				g = &aggrGroup{route: m.route, receiver: m.Receiver, key: m.GroupKey, labels: m.GroupLabels, fps: map[string]struct{}{}, ints: map[string]*intState{}, drop: map[string]time.Time{}}
+				if last, logged := d.lastLogged(m.Receiver, m.GroupKey); logged {
 					// Restored: the next flush is one group_interval after
 					// the last notification.
 					g.flushed = true
-					g.next = e.Timestamp.Add(m.GroupInterval)
+					g.next = last.Add(m.GroupInterval)
 				} else {
 					g.next = now.Add(m.GroupWait)
 				}
@@ -196,6 +295,28 @@ func (d *Dispatcher) insert(a *storedAlert, now time.Time, old map[string]*aggrG
 			g.next = now
 		}
 	}
+}
+
+// lastLogged is the time of the group's latest notification log entry.
+// Callers hold d.mu.
+func (d *Dispatcher) lastLogged(receiver, groupKey string) (last time.Time, ok bool) {
+	for _, e := range d.nflog {
+		if e.Receiver == receiver && e.GroupKey == groupKey && (!ok || e.Timestamp.After(last)) {
+			last, ok = e.Timestamp, true
+		}
+	}
+	return last, ok
+}
+
+// entry is an integration's log entry for a group; an entry written
+// before integrations had their own stands in for each of them.
+// Callers hold d.mu.
+func (d *Dispatcher) entry(receiver, groupKey, integration string) (logEntry, bool) {
+	if e, ok := d.nflog[entryKey(receiver, groupKey, integration)]; ok {
+		return e, true
+	}
+	e, ok := d.nflog[entryKey(receiver, groupKey, "")]
+	return e, ok
 }
 
 // Notify implements evaluator.Notifier: it records firing and resolved
@@ -289,7 +410,7 @@ func (d *Dispatcher) persist(now time.Time) error {
 	keys := make([]string, 0, len(d.nflog))
 	for k, e := range d.nflog {
 		if now.Sub(e.Timestamp) > nflogRetention {
-			if _, live := d.groups[k]; !live {
+			if _, live := d.groups[logKey(e.Receiver, e.GroupKey)]; !live {
 				delete(d.nflog, k)
 				continue
 			}
@@ -303,8 +424,10 @@ func (d *Dispatcher) persist(now time.Time) error {
 	return writeState(d.opts.StateDir, st)
 }
 
-// Run flushes aggregation groups when they are due until ctx ends.
+// Run flushes aggregation groups when they are due until ctx ends, then
+// waits for the deliveries in flight (which see ctx end too).
 func (d *Dispatcher) Run(ctx context.Context) error {
+	defer d.wg.Wait()
 	for {
 		next, ok := d.Flush(ctx)
 		var timer <-chan time.Time
@@ -327,76 +450,263 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// flushPlan is one group flush computed under the lock and sent outside it.
-type flushPlan struct {
-	k        string
-	batch    Batch
-	send     bool
-	entry    logEntry
-	resolved map[string]time.Time // resolved alerts flushed: fp -> EndsAt
+// delivery is one batch for one integration, planned under the lock and
+// delivered outside it.
+type delivery struct {
+	g     *aggrGroup
+	in    Integration
+	batch Batch
+	entry logEntry // logged once delivered (or refused for good)
 }
 
-// Flush handles every group that is due now and returns when the next one
-// is due (ok false: no groups). Run calls it; tests may call it directly.
+// Flush handles every group and integration retry that is due now,
+// starting each delivery in its own goroutine (it does not wait for
+// them: one slow integration never holds up another, nor the next
+// flush), and returns when the next one is due (ok false: nothing is
+// scheduled). Run calls it; a finished delivery wakes Run.
 func (d *Dispatcher) Flush(ctx context.Context) (next time.Time, ok bool) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	now := d.opts.Now()
 	d.resolveStale(now)
-	var plans []flushPlan
 	keys := make([]string, 0, len(d.groups))
 	for k := range d.groups {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var ds []delivery
 	for _, k := range keys {
-		g := d.groups[k]
-		if g.next.After(now) || d.sending[k] {
-			continue
-		}
-		p := d.plan(k, g, now)
-		if p.send {
-			d.sending[k] = true
-			plans = append(plans, p)
-			continue
-		}
-		d.commit(p, g, now)
+		ds = append(ds, d.flushGroup(k, d.groups[k], now)...)
 	}
-	if len(plans) == 0 {
-		if err := d.persistIfDirty(now); err != nil {
-			d.log.Error("persist notification state", "err", err)
-		}
-	}
-	d.mu.Unlock()
-
-	for _, p := range plans {
-		err := d.opts.Sender.Send(ctx, p.batch)
-		d.mu.Lock()
-		delete(d.sending, p.k)
-		now := d.opts.Now()
-		g := d.groups[p.k]
-		if err != nil {
-			d.log.Error("send failed; retrying", "receiver", p.batch.Receiver, "group", p.batch.GroupKey, "seq", p.batch.Seq, "err", err)
-			if g != nil {
-				g.next = now.Add(min(d.opts.RetryInterval, max(g.route.RouteOpts.GroupInterval, time.Second)))
-			}
-		} else {
-			d.log.Info("notified", "receiver", p.batch.Receiver, "group", p.batch.GroupKey, "seq", p.batch.Seq, "alerts", len(p.batch.Alerts))
-			d.commit(p, g, now)
-		}
-		d.mu.Unlock()
-	}
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.persistIfDirty(d.opts.Now()); err != nil {
+	if err := d.persistIfDirty(now); err != nil {
 		d.log.Error("persist notification state", "err", err)
+	}
+	for _, dl := range ds {
+		d.wg.Add(1)
+		go d.deliver(ctx, dl)
 	}
 	for _, g := range d.groups {
 		if !ok || g.next.Before(next) {
 			next, ok = g.next, true
 		}
+		for _, st := range g.ints {
+			if !st.sending && !st.due.IsZero() && st.due.Before(next) {
+				next = st.due
+			}
+		}
 	}
 	return next, ok
+}
+
+// flushGroup plans a group's deliveries: to every integration of its
+// receiver when the group is due, else to the integrations whose retry
+// is due, each deduplicated against its own log entry. Callers hold d.mu.
+func (d *Dispatcher) flushGroup(k string, g *aggrGroup, now time.Time) []delivery {
+	groupDue := !g.next.After(now)
+	ints := d.ints[g.receiver]
+	var due []Integration
+	for _, in := range ints {
+		st := g.state(in.Name)
+		switch {
+		case st.sending:
+			st.again = st.again || groupDue
+		case !st.due.IsZero(): // waiting for its retry, group tick or not
+			if !st.due.After(now) {
+				due = append(due, in)
+			}
+		case groupDue:
+			due = append(due, in)
+		}
+	}
+	if !groupDue && len(due) == 0 {
+		return nil
+	}
+	if groupDue {
+		g.flushed = true
+		g.next = now.Add(g.route.RouteOpts.GroupInterval)
+		for fp := range g.fps {
+			if a := d.alerts[fp]; a != nil && a.Status == "resolved" {
+				g.drop[fp] = a.EndsAt
+			}
+		}
+		defer d.settle(k, g)
+	}
+	for _, in := range due {
+		g.ints[in.Name].due = time.Time{}
+	}
+	if muted, why := d.cfg.muted(g.route, now); muted {
+		d.log.Debug("group muted by time interval", "group", g.key, "why", why)
+		return nil
+	}
+	var firingSrc []map[string]string
+	for _, a := range d.alerts {
+		if a.Status == "firing" {
+			firingSrc = append(firingSrc, a.Labels)
+		}
+	}
+	var firing, resolved []Alert
+	for fp := range g.fps {
+		a := d.alerts[fp]
+		if a == nil {
+			continue
+		}
+		if d.mutedAlert(a.Labels, firingSrc) {
+			continue
+		}
+		if a.Status == "firing" {
+			firing = append(firing, a.Alert)
+		} else {
+			resolved = append(resolved, a.Alert)
+		}
+	}
+	sortAlerts(firing)
+	sortAlerts(resolved)
+	ff, rf := fingerprints(firing), fingerprints(resolved)
+	sendResolved := d.cfg.SendResolved(g.receiver)
+	alerts := slices.Clone(firing)
+	if sendResolved {
+		alerts = append(alerts, resolved...)
+	}
+	names := make([]string, len(due))
+	for i, in := range due {
+		names[i] = in.Name
+	}
+	if len(ints) == 0 && groupDue {
+		names = []string{""} // no integrations: logged, not sent
+	}
+	var out []delivery
+	for i, name := range names {
+		e, logged := d.entry(g.receiver, g.key, name)
+		var ep *logEntry
+		if logged {
+			ep = &e
+		}
+		if !needsUpdate(ep, ff, rf, sendResolved, g.route.RouteOpts.RepeatInterval, now) {
+			continue
+		}
+		entry := logEntry{Receiver: g.receiver, GroupKey: g.key, Integration: name, Seq: e.Seq + 1, Firing: ff, Resolved: rf}
+		if len(alerts) == 0 || name == "" {
+			// Logged, not sent: Alertmanager records all-resolved groups even
+			// when the receiver does not want resolved notifications.
+			entry.Seq = e.Seq
+			d.commitEntry(entry, now)
+			continue
+		}
+		gl := make(map[string]string, len(g.labels))
+		for k, v := range g.labels {
+			gl[k] = v
+		}
+		g.ints[name].sending = true
+		out = append(out, delivery{g: g, in: due[i], entry: entry, batch: Batch{
+			Receiver: g.receiver, GroupKey: g.key, GroupLabels: gl, Alerts: slices.Clone(alerts),
+			ExternalURL: d.extURL, Seq: entry.Seq,
+		}})
+	}
+	return out
+}
+
+// deliver hands one batch to one integration and records the outcome:
+// success and refusal (a non-retryable error: sending it again would
+// not help) are logged and not sent again until the group changes or
+// repeat_interval passes; a retryable failure is retried after a backoff.
+func (d *Dispatcher) deliver(ctx context.Context, dl delivery) {
+	defer d.wg.Done()
+	r, name := dl.batch.Receiver, dl.in.Name
+	d.metrics.Attempt(r, name)
+	retry, err := dl.in.Notifier.Notify(ctx, dl.batch)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer d.poke()
+	now := d.opts.Now()
+	log := d.log.With("receiver", r, "integration", name, "group", dl.batch.GroupKey, "seq", dl.batch.Seq)
+	is := dl.g.state(name)
+	is.sending = false
+	st := d.status[logKey(r, name)]
+	if st == nil { // dropped by a reload meanwhile
+		st = &IntegrationStatus{}
+	}
+	st.Attempts++
+	st.LastAttempt = now
+	switch {
+	case err == nil:
+		d.metrics.Succeeded(r, name, now)
+		st.LastSuccess, st.ConsecutiveFailures, st.LastError, st.RetryAt = now, 0, "", time.Time{}
+		is.failures = 0
+		d.commitEntry(dl.entry, now)
+		log.Info("notified", "alerts", len(dl.batch.Alerts))
+	default:
+		d.metrics.Failed(r, name)
+		st.Failures++
+		st.ConsecutiveFailures++
+		st.LastError = err.Error()
+		if !retry {
+			st.RetryAt = time.Time{}
+			is.failures = 0
+			d.commitEntry(dl.entry, now)
+			log.Error("notification refused; not retried (the next change of the group is sent again)", "err", err)
+			break
+		}
+		is.failures++
+		is.due = now.Add(d.retryWait(dl.g, is.failures))
+		st.RetryAt = is.due
+		log.Error("notification failed; will retry", "attempt", is.failures, "retry_at", is.due, "err", err)
+	}
+	if is.again {
+		is.again = false
+		if is.due.IsZero() {
+			is.due = now
+		}
+	}
+	if d.groups[logKey(dl.g.receiver, dl.g.key)] == dl.g {
+		d.settle(logKey(dl.g.receiver, dl.g.key), dl.g)
+	}
+	if err := d.persistIfDirty(now); err != nil {
+		log.Error("persist notification state", "err", err)
+	}
+}
+
+// retryWait is the wait before the n-th retry of an integration:
+// RetryInterval doubling, both capped at the group_interval.
+func (d *Dispatcher) retryWait(g *aggrGroup, n int) time.Duration {
+	gi := max(g.route.RouteOpts.GroupInterval, time.Second)
+	w := min(d.opts.RetryInterval, gi)
+	for i := 1; i < n && w < gi; i++ {
+		w *= 2
+	}
+	return min(w, gi)
+}
+
+// settle drops the resolved alerts a flush included once no configured
+// integration still owes them (none in flight, none waiting to retry),
+// and the group once it is empty. Callers hold d.mu.
+func (d *Dispatcher) settle(k string, g *aggrGroup) {
+	for name, st := range g.ints {
+		if st.sending || (!st.due.IsZero() && d.configured(g.receiver, name)) {
+			return
+		}
+	}
+	for fp, ends := range g.drop {
+		delete(g.drop, fp)
+		a := d.alerts[fp]
+		if a == nil || a.Status != "resolved" || !a.EndsAt.Equal(ends) {
+			continue // re-fired or resolved again since
+		}
+		delete(g.fps, fp)
+		if !d.held(fp) {
+			delete(d.alerts, fp)
+		}
+		d.dirty = true
+	}
+	if len(g.fps) == 0 && d.groups[k] == g {
+		delete(d.groups, k)
+	}
+}
+
+// commitEntry records a notification log entry. Callers hold d.mu.
+func (d *Dispatcher) commitEntry(e logEntry, now time.Time) {
+	e.Timestamp = now
+	d.nflog[entryKey(e.Receiver, e.GroupKey, e.Integration)] = e
+	d.dirty = true
 }
 
 // persistIfDirty persists when something changed. Callers hold d.mu.
@@ -425,71 +735,6 @@ func (d *Dispatcher) resolveStale(now time.Time) {
 	}
 }
 
-// plan decides what a due group sends, with Alertmanager's dedup rules.
-// Callers hold d.mu.
-func (d *Dispatcher) plan(k string, g *aggrGroup, now time.Time) flushPlan {
-	p := flushPlan{k: k, resolved: map[string]time.Time{}}
-	for fp := range g.fps {
-		if a := d.alerts[fp]; a != nil && a.Status == "resolved" {
-			p.resolved[fp] = a.EndsAt
-		}
-	}
-	if muted, why := d.cfg.muted(g.route, now); muted {
-		d.log.Debug("group muted by time interval", "group", g.key, "why", why)
-		return p
-	}
-	var firingSrc []map[string]string
-	for _, a := range d.alerts {
-		if a.Status == "firing" {
-			firingSrc = append(firingSrc, a.Labels)
-		}
-	}
-	var firing, resolved []Alert
-	for fp := range g.fps {
-		a := d.alerts[fp]
-		if a == nil {
-			continue
-		}
-		if d.mutedAlert(a.Labels, firingSrc) {
-			continue
-		}
-		if a.Status == "firing" {
-			firing = append(firing, a.Alert)
-		} else {
-			resolved = append(resolved, a.Alert)
-		}
-	}
-	sortAlerts(firing)
-	sortAlerts(resolved)
-	ff, rf := fingerprints(firing), fingerprints(resolved)
-	e, logged := d.nflog[k]
-	var ep *logEntry
-	if logged {
-		ep = &e
-	}
-	if !needsUpdate(ep, ff, rf, d.cfg.SendResolved(g.receiver), g.route.RouteOpts.RepeatInterval, now) {
-		return p
-	}
-	p.entry = logEntry{Receiver: g.receiver, GroupKey: g.key, Seq: e.Seq + 1, Firing: ff, Resolved: rf}
-	alerts := slices.Clone(firing)
-	if d.cfg.SendResolved(g.receiver) {
-		alerts = append(alerts, resolved...)
-	}
-	if len(alerts) == 0 || !d.cfg.HasIntegrations(g.receiver) {
-		// Logged, not sent: Alertmanager records all-resolved groups even
-		// when the receiver does not want resolved notifications.
-		p.entry.Seq = e.Seq
-		return p
-	}
-	gl := make(map[string]string, len(g.labels))
-	for k, v := range g.labels {
-		gl[k] = v
-	}
-	p.send = true
-	p.batch = Batch{Receiver: g.receiver, GroupKey: g.key, GroupLabels: gl, Alerts: alerts, ExternalURL: d.extURL, Seq: p.entry.Seq}
-	return p
-}
-
 // mutedAlert reports whether a silence or an inhibit rule mutes lset.
 // Callers hold d.mu.
 func (d *Dispatcher) mutedAlert(lset map[string]string, firing []map[string]string) bool {
@@ -503,36 +748,6 @@ func (d *Dispatcher) mutedAlert(lset map[string]string, firing []map[string]stri
 		}
 	}
 	return len(d.cfg.Inhibited(lset, firing)) > 0
-}
-
-// commit records a finished flush: log entry, resolved alerts dropped,
-// next timer. Callers hold d.mu.
-func (d *Dispatcher) commit(p flushPlan, g *aggrGroup, now time.Time) {
-	d.dirty = true
-	if p.entry.Receiver != "" {
-		p.entry.Timestamp = now
-		d.nflog[p.k] = p.entry
-	}
-	if g == nil {
-		return
-	}
-	g.flushed = true
-	g.next = now.Add(g.route.RouteOpts.GroupInterval)
-	// Drop resolved alerts that were part of this flush and did not change
-	// since (a re-fire in between keeps them).
-	for fp, ends := range p.resolved {
-		a := d.alerts[fp]
-		if a == nil || a.Status != "resolved" || !a.EndsAt.Equal(ends) {
-			continue
-		}
-		delete(g.fps, fp)
-		if !d.held(fp) {
-			delete(d.alerts, fp)
-		}
-	}
-	if len(g.fps) == 0 {
-		delete(d.groups, p.k)
-	}
 }
 
 // held reports whether a group still holds fp. Callers hold d.mu.

@@ -27,25 +27,42 @@ type fakeSender struct {
 	fail  int // fail this many next calls
 }
 
-func (s *fakeSender) Send(ctx context.Context, b Batch) error {
+func (s *fakeSender) Notify(ctx context.Context, b Batch) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail > 0 {
 		s.fail--
-		return errors.New("smtp down")
+		return true, errors.New("smtp down")
 	}
 	var parts []string
 	for _, a := range b.Alerts {
 		parts = append(parts, a.Labels["alertname"]+"/"+a.Labels["host"]+":"+a.Status)
 	}
 	s.sent = append(s.sent, fmt.Sprintf("%v %s #%d %s", time.Since(s.start), b.Receiver, b.Seq, strings.Join(parts, ",")))
-	return nil
+	return false, nil
 }
 
+// mailOnly gives both receivers of testdata/dispatch.yml one integration.
+func mailOnly(n Notifier) Integrations {
+	return Integrations{"mail": {{Name: "email[0]", Notifier: n}}, "quiet": {{Name: "email[0]", Notifier: n}}}
+}
+
+// take returns what was sent, by time and, within one instant, by text:
+// integrations and groups are notified concurrently.
 func (s *fakeSender) take() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.sent
+	at := func(l string) time.Duration {
+		d, _ := time.ParseDuration(strings.Fields(l)[0])
+		return d
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ai, aj := at(out[i]), at(out[j]); ai != aj {
+			return ai < aj
+		}
+		return out[i] < out[j]
+	})
 	s.sent = nil
 	return out
 }
@@ -78,11 +95,11 @@ type harness struct {
 func (h *harness) start() {
 	h.t.Helper()
 	d, err := New(Options{
-		Config:   mustLoad(h.t, "testdata/dispatch.yml"),
-		Sender:   h.sender,
-		Silences: h.sil,
-		StateDir: h.dir,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config:       mustLoad(h.t, "testdata/dispatch.yml"),
+		Integrations: mailOnly(h.sender),
+		Silences:     h.sil,
+		StateDir:     h.dir,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -283,7 +300,7 @@ func TestDispatcherRetry(t *testing.T) {
 func TestDispatcherResolveTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &fakeSender{start: time.Now()}
-		d, err := New(Options{Config: mustLoad(t, "testdata/dispatch.yml"), Sender: s, StateDir: t.TempDir(),
+		d, err := New(Options{Config: mustLoad(t, "testdata/dispatch.yml"), Integrations: mailOnly(s), StateDir: t.TempDir(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ResolveTimeout: time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -304,9 +321,206 @@ func TestDispatcherResolveTimeout(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	_, err := New(Options{ResolveTimeout: -1})
-	for _, want := range []string{"Config is required", "Sender is required", "StateDir is required", "ResolveTimeout must not be negative"} {
+	for _, want := range []string{"Config is required", "StateDir is required", "ResolveTimeout must not be negative"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(bad options) = %v, want %q", err, want)
 		}
 	}
+}
+
+// scripted is an integration that answers from a script (then succeeds),
+// recording when it was called; with block set, each call waits for it
+// to be closed.
+type scripted struct {
+	mu     sync.Mutex
+	start  time.Time
+	script []error // nil: success
+	calls  []string
+	block  chan struct{}
+}
+
+// refused is a non-retryable error (Alertmanager's 4xx).
+var refused = errors.New("400 Bad Request")
+
+func (s *scripted) Notify(ctx context.Context, b Batch) (bool, error) {
+	if s.block != nil {
+		<-s.block
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if len(s.script) > 0 {
+		err, s.script = s.script[0], s.script[1:]
+	}
+	s.calls = append(s.calls, fmt.Sprintf("%v #%d %v", time.Since(s.start), b.Seq, err))
+	return err != refused, err
+}
+
+func (s *scripted) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.calls
+	s.calls = nil
+	return out
+}
+
+func TestDispatcherIntegrationsIndependent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mail := &fakeSender{start: time.Now()}
+		down := errors.New("503 Service Unavailable")
+		am := &scripted{start: time.Now(), script: []error{down, down, down, refused}}
+		d, err := New(Options{
+			Config: mustLoad(t, "testdata/dispatch.yml"), StateDir: t.TempDir(),
+			Integrations: Integrations{"mail": {{Name: "email[0]", Notifier: mail}, {Name: "alertmanager", Notifier: am}}},
+			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		if err := d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
+			t.Fatal(err)
+		}
+		advance(30 * time.Second)
+		expect(t, mail, "30s mail #1 Disk/a:firing")
+		// The hand-off's 503s are retried after 1m, 2m, 4m (RetryInterval
+		// doubling), not at the group's ticks; the 400 is not retried.
+		advance(time.Hour)
+		expect(t, mail)
+		want := []string{"30s #1 503 Service Unavailable", "1m30s #1 503 Service Unavailable", "3m30s #1 503 Service Unavailable", "7m30s #1 400 Bad Request"}
+		if got := am.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("hand-off calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		st := d.IntegrationStatus()
+		if len(st) != 2 || st[0].Integration != "alertmanager" || st[0].Attempts != 4 || st[0].Failures != 4 || st[0].ConsecutiveFailures != 4 ||
+			st[0].LastError != "400 Bad Request" || !st[0].RetryAt.IsZero() || !st[0].LastSuccess.IsZero() {
+			t.Errorf("hand-off status %+v", st)
+		}
+		if st[1].Integration != "email[0]" || st[1].Attempts != 1 || st[1].Failures != 0 || st[1].LastSuccess.IsZero() {
+			t.Errorf("e-mail status %+v", st)
+		}
+		// The next change goes to both; the hand-off accepts it.
+		if err := d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "b")}); err != nil {
+			t.Fatal(err)
+		}
+		advance(5 * time.Minute)
+		expect(t, mail, "1h5m30s mail #2 Disk/a:firing,Disk/b:firing")
+		if got := am.take(); len(got) != 1 || got[0] != "1h5m30s #2 <nil>" {
+			t.Errorf("hand-off calls %q, want one at 1h5m30s", got)
+		}
+		if st := d.IntegrationStatus()[0]; st.ConsecutiveFailures != 0 || st.LastError != "" || st.LastSuccess.IsZero() {
+			t.Errorf("hand-off status after success %+v", st)
+		}
+	})
+}
+
+func TestDispatcherResolvedKeptForFailingIntegration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mail := &fakeSender{start: time.Now()}
+		am := &scripted{start: time.Now()}
+		d, err := New(Options{
+			Config: mustLoad(t, "testdata/dispatch.yml"), StateDir: t.TempDir(),
+			Integrations: Integrations{"mail": {{Name: "email[0]", Notifier: mail}, {Name: "alertmanager", Notifier: am}}},
+			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")})
+		advance(30 * time.Second)
+		expect(t, mail, "30s mail #1 Disk/a:firing")
+		am.take()
+		down := errors.New("503")
+		am.mu.Lock()
+		am.script = []error{down, down}
+		am.mu.Unlock()
+		d.Notify(ctx, []evaluator.Notification{alert(rule.StateInactive, "alertname", "Disk", "host", "a")})
+		advance(5 * time.Minute)
+		expect(t, mail, "5m30s mail #2 Disk/a:resolved")
+		// The resolved alert stays until the hand-off has it too.
+		advance(3 * time.Minute)
+		want := []string{"5m30s #2 503", "6m30s #2 503", "8m30s #2 <nil>"}
+		if got := am.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("hand-off calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		advance(time.Hour)
+		expect(t, mail)
+		if got := am.take(); len(got) != 0 {
+			t.Errorf("hand-off called again: %q", got)
+		}
+		d.mu.Lock()
+		if len(d.groups) != 0 || len(d.alerts) != 0 {
+			t.Errorf("groups %d alerts %d left after everyone got the resolution", len(d.groups), len(d.alerts))
+		}
+		d.mu.Unlock()
+	})
+}
+
+func TestDispatcherSlowIntegrationDoesNotDelayOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mail := &fakeSender{start: time.Now()}
+		am := &scripted{start: time.Now(), block: make(chan struct{})}
+		d, err := New(Options{
+			Config: mustLoad(t, "testdata/dispatch.yml"), StateDir: t.TempDir(),
+			Integrations: Integrations{"mail": {{Name: "alertmanager", Notifier: am}, {Name: "email[0]", Notifier: mail}}},
+			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")})
+		advance(30 * time.Second)
+		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Mem", "host", "a")})
+		advance(30 * time.Second)
+		expect(t, mail, "30s mail #1 Disk/a:firing", "1m0s mail #1 Mem/a:firing")
+		close(am.block)
+		synctest.Wait()
+		if got := am.take(); len(got) != 2 {
+			t.Errorf("hand-off calls %q, want the two held ones", got)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// TestDispatcherRestoresLegacyLogEntries: a state file written before
+// integrations had their own log entries (one entry per receiver and
+// group) still deduplicates: a restart sends nothing again.
+func TestDispatcherRestoresLegacyLogEntries(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, dir)
+		h.start()
+		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		advance(30 * time.Second)
+		expect(t, h.sender, "30s mail #1 Disk/a:firing")
+		h.stop()
+		st, err := readState(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Log) != 1 || st.Log[0].Integration != "email[0]" {
+			t.Fatalf("log %+v, want one entry of email[0]", st.Log)
+		}
+		st.Log[0].Integration = "" // as written before
+		if err := writeState(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		h2 := newHarness(t, dir)
+		h2.sender = h.sender
+		h2.start()
+		defer h2.stop()
+		advance(time.Hour)
+		expect(t, h.sender)
+	})
 }

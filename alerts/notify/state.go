@@ -21,15 +21,19 @@ const StateFileName = "notify.json"
 // notification (Alertmanager keeps 120h).
 const nflogRetention = 120 * time.Hour
 
-// logEntry is what was last sent to one receiver for one aggregation
-// group, as Alertmanager's nflog keeps it.
+// logEntry is what was last sent through one integration of one
+// receiver for one aggregation group, as Alertmanager's nflog keeps it.
 type logEntry struct {
-	Receiver  string    `json:"receiver"`
-	GroupKey  string    `json:"groupKey"`
-	Seq       uint64    `json:"seq"`
-	Firing    []string  `json:"firing"`   // fingerprints, sorted
-	Resolved  []string  `json:"resolved"` // fingerprints, sorted
-	Timestamp time.Time `json:"timestamp"`
+	Receiver string `json:"receiver"`
+	GroupKey string `json:"groupKey"`
+	// Integration names the receiver's integration ("email[0]",
+	// "alertmanager"); "" for a receiver without integrations and in
+	// state files written before integrations had their own entries.
+	Integration string    `json:"integration,omitempty"`
+	Seq         uint64    `json:"seq"`
+	Firing      []string  `json:"firing"`   // fingerprints, sorted
+	Resolved    []string  `json:"resolved"` // fingerprints, sorted
+	Timestamp   time.Time `json:"timestamp"`
 }
 
 // storedAlert is one alert the dispatcher holds.

@@ -37,6 +37,10 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 		}
 		alerts := map[string][]seenAlert{}
 		for _, r := range g.Rules {
+			if g.Type == TypeLogQL {
+				le, lw := lintLogQL(r)
+				errs, warns = append(errs, le...), append(warns, lw...)
+			}
 			if r.Alert == "" {
 				if g.Type == TypeMetricsQL {
 					warns = append(warns, lintWindows(r, interval)...)
@@ -76,6 +80,7 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 			}
 		}
 	}
+	warns = append(warns, lintSameGroup(f)...)
 	return errs, warns
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/tmpl"
 	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
@@ -46,17 +47,27 @@ var (
 
 // LoadFile reads and loads one rule file.
 func LoadFile(path string) (*File, []error) {
+	return loadFile(path, TypeMetricsQL)
+}
+
+func loadFile(path, defaultType string) (*File, []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, []error{&Error{Pos: Pos{File: path}, Msg: fmt.Sprintf("read rule file: %v", err)}}
 	}
-	return Load(path, data)
+	return load(path, data, defaultType)
 }
 
 // LoadGlobs loads every file matching the patterns (filepath.Glob syntax),
 // each once, in name order. A pattern matching nothing is an error, and so
 // is a group name defined in two files.
 func LoadGlobs(patterns []string) ([]*File, []error) {
+	return LoadGlobsTyped(patterns, TypeMetricsQL)
+}
+
+// LoadGlobsTyped is LoadGlobs where a group without a type key has
+// defaultType: Loki's rule files set no type, their groups are LogQL.
+func LoadGlobsTyped(patterns []string, defaultType string) ([]*File, []error) {
 	var errs []error
 	var paths []string
 	for _, p := range patterns {
@@ -75,7 +86,7 @@ func LoadGlobs(patterns []string) ([]*File, []error) {
 	paths = slices.Compact(paths)
 	var files []*File
 	for _, p := range paths {
-		f, ferrs := LoadFile(p)
+		f, ferrs := loadFile(p, defaultType)
 		errs = append(errs, ferrs...)
 		if f != nil {
 			files = append(files, f)
@@ -114,7 +125,17 @@ func CheckGroupNames(files []*File) []error {
 // errors. Multi-document files are read as vmalert reads them: the groups
 // of all documents.
 func Load(path string, data []byte) (*File, []error) {
-	l := &loader{path: path, lines: strings.Split(string(data), "\n")}
+	return load(path, data, TypeMetricsQL)
+}
+
+// LoadTyped is Load where a group without a type key has defaultType
+// (TypeLogQL for Loki's rule files).
+func LoadTyped(path string, data []byte, defaultType string) (*File, []error) {
+	return load(path, data, defaultType)
+}
+
+func load(path string, data []byte, defaultType string) (*File, []error) {
+	l := &loader{path: path, lines: strings.Split(string(data), "\n"), defaultType: defaultType}
 	l.Reader = yamlnode.Reader{
 		Report:      func(n *yaml.Node, msg string) { l.errorf(n, "%s", msg) },
 		OtherKind:   "an alias",
@@ -170,6 +191,7 @@ type loader struct {
 	lines           []string
 	errs            []error
 	warns           []*Error
+	defaultType     string // of a group without a type key
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.path, Line: n.Line, Col: n.Column} }
@@ -329,7 +351,7 @@ func (l *loader) document(doc *yaml.Node, f *File, groupAt map[string]Pos) {
 // group decodes one group. ok is false when it has no usable name.
 func (l *loader) group(n *yaml.Node) (Group, bool) {
 	n = yamlnode.Resolve(n)
-	g := Group{Pos: l.pos(n), Type: TypeMetricsQL}
+	g := Group{Pos: l.pos(n), Type: l.defaultType}
 	groupWhat := "group"
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -576,6 +598,10 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 			}
 			l.errAt(r.ExprOffsetPos(errOffset(r.Expr, err)), "%s: invalid MetricsQL expression: %s", kind, msg)
 		}
+	} else if g.Type == TypeLogQL {
+		if _, err := lqlengine.Parse(r.Expr); err != nil {
+			l.errAt(r.ExprOffsetPos(LogQLErrOffset(r.Expr, err)), "%s: invalid LogQL expression: %v", kind, err)
+		}
 	}
 	if onlyAlerting("for") {
 		f := fs["for"]
@@ -779,4 +805,26 @@ func runeColToByte(s string, col int) int {
 		n++
 	}
 	return len(s)
+}
+
+// LogQLErrOffset is the byte offset of a LogQL parse error's line and
+// column (a rune column) in expr; 0 when the error has no place.
+func LogQLErrOffset(expr string, err error) int {
+	var pe *lqlengine.ParseError
+	if !errors.As(err, &pe) || pe.Line == 0 {
+		return 0
+	}
+	line, col := 1, 1
+	for i, r := range expr {
+		if line == pe.Line && col == pe.Col {
+			return i
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return len(expr)
 }

@@ -45,7 +45,7 @@ func render(errs []error, warns []*Error) []byte {
 func TestLoadGood(t *testing.T) {
 	paths, _ := filepath.Glob("testdata/*.good.yaml")
 	if len(paths) == 0 {
-		t.Fatal("no testdata")
+		t.Fatal("no testdata: testdata/*.good.yaml matches nothing")
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestLoadGood(t *testing.T) {
 func TestLoadBad(t *testing.T) {
 	paths, _ := filepath.Glob("testdata/*.bad.yaml")
 	if len(paths) == 0 {
-		t.Fatal("no testdata")
+		t.Fatal("no testdata: testdata/*.bad.yaml matches nothing")
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
@@ -142,6 +142,9 @@ func TestLoadGlobsDuplicateGroups(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	paths, _ := filepath.Glob("testdata/*.yaml")
+	if len(paths) == 0 {
+		f.Fatal("no seeds: testdata/*.yaml matches nothing")
+	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -171,6 +174,9 @@ func FuzzLoad(f *testing.F) {
 
 func TestLint(t *testing.T) {
 	paths, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(paths) == 0 {
+		t.Fatal("no testdata: testdata/*.good.yaml matches nothing")
+	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			f, errs := LoadFile(p)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hlalert/hlalert/internal/authuser"
 )
 
 // NewHandler serves the silences API:
@@ -140,12 +142,18 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusBadRequest, nil, err)
 		return
 	}
+	// Who really asked: the authenticated user, beside the free-text
+	// createdBy (which defaults to it).
+	s.AuthUser = authuser.From(r.Context())
+	if strings.TrimSpace(s.CreatedBy) == "" {
+		s.CreatedBy = s.AuthUser
+	}
 	id, err := h.store.Add(s)
 	if err != nil {
 		h.reply(w, statusOf(err), nil, err)
 		return
 	}
-	h.log.Info("silence added", "id", id, "createdBy", s.CreatedBy, "endsAt", s.EndsAt)
+	h.log.Info("silence added", "id", id, "createdBy", s.CreatedBy, "authUser", s.AuthUser, "endsAt", s.EndsAt)
 	h.reply(w, http.StatusOK, map[string]string{"silenceID": id}, nil)
 }
 
@@ -155,7 +163,7 @@ func (h *handler) expire(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, statusOf(err), nil, err)
 		return
 	}
-	h.log.Info("silence expired", "id", id)
+	h.log.Info("silence expired", "id", id, "authUser", authuser.From(r.Context()))
 	h.reply(w, http.StatusOK, nil, nil)
 }
 

@@ -108,6 +108,10 @@ type Silence struct {
 	StartsAt  time.Time `json:"startsAt"`
 	EndsAt    time.Time `json:"endsAt"`
 	CreatedBy string    `json:"createdBy"`
+	// AuthUser is the user the request that created the silence
+	// authenticated as (basic auth of the web config); empty when the
+	// daemon checks no password, or from the CLI on the state directory.
+	AuthUser  string    `json:"authUser,omitempty"`
 	Comment   string    `json:"comment"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	// Status is filled in by List and Get.

@@ -12,7 +12,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/mqlengine"
-	"github.com/hlalert/hlalert/alerts/rulefmt"
 )
 
 // Discover turns paths into test files: a file is taken as is; a folder is
@@ -102,10 +101,12 @@ func Check(path string) []error {
 	if len(errs) > 0 {
 		return errs
 	}
-	if len(f.RuleFiles) == 0 {
+	switch {
+	case len(f.RuleFiles) == 0 && f.Format == Promtool: // promtool runs it
+	case len(f.RuleFiles) == 0:
 		errs = append(errs, &Error{f.RuleFilesPos, "rule_files: no rule file given"})
-	} else {
-		_, rerrs := rulefmt.LoadGlobs(f.ResolvedRuleFiles())
+	default:
+		_, rerrs := loadRules(f, Options{})
 		errs = append(errs, ruleFileErrors(f, rerrs)...)
 	}
 	return append(errs, CheckTests(f)...)
@@ -121,6 +122,7 @@ func CheckTests(f *File) []error {
 				errs = append(errs, &Error{et.Pos, fmt.Sprintf("expr: %v", err)})
 			}
 		}
+		errs = append(errs, checkLogTests(t)...)
 	}
 	return errs
 }

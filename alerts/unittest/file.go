@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,11 +31,15 @@ type Format int
 const (
 	VMAlertTool Format = iota // metricsql_expr_test, groupname, start at 2000-01-01
 	Promtool                  // promql_expr_test, no groupname, start at 0
+	Lokitool                  // promtool's rules with LogQL: input_streams, logql_expr_test; untyped groups are LogQL
 )
 
 func (f Format) String() string {
-	if f == Promtool {
+	switch f {
+	case Promtool:
 		return "promtool"
+	case Lokitool:
+		return "lokitool"
 	}
 	return "vmalert-tool"
 }
@@ -70,8 +75,10 @@ type Test struct {
 	Name           string
 	Interval       time.Duration // 0: the file's evaluation_interval
 	InputSeries    []InputSeries
+	InputStreams   []InputStream
 	AlertTests     []AlertTest
 	ExprTests      []ExprTest
+	LogExprTests   []LogExprTest
 	ExternalLabels map[string]string
 	ExternalURL    string
 	Start          *time.Time // promtool's start_timestamp
@@ -89,7 +96,7 @@ func (t Test) DisplayName() string {
 type InputSeries struct {
 	Pos    Pos
 	Labels series.Labels
-	Values []SeqValue
+	Values []ValueRun
 }
 
 // AlertTest is one alert_rule_test entry.
@@ -126,6 +133,11 @@ type ExpSample struct {
 type decoder struct {
 	path string
 	errs []error
+	// evalInterval is the file's evaluation_interval: a test's default
+	// spacing of input lines.
+	evalInterval time.Duration
+	// lines are the file's lines, to place offsets inside block scalars.
+	lines []string
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.path, Line: n.Line, Col: n.Column} }
@@ -258,6 +270,10 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 		d.errorf(n, "%s: negative duration %q", what, s)
 		return 0, false
 	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		d.errorf(n, "%s: duration %q is longer than 292 years", what, s)
+		return 0, false
+	}
 	return time.Duration(ms) * time.Millisecond, true
 }
 
@@ -274,12 +290,15 @@ var (
 	vmOnlyTestKeys   = []string{"metricsql_expr_test"}
 	promOnlyTopKeys  = []string{"fuzzy_compare"}
 	promOnlyTestKeys = []string{"promql_expr_test", "start_timestamp", "external_url"}
+	// Keys of log tests, allowed in every dialect; without input_series
+	// and metric expression tests they make a lokitool file.
+	logTestKeys = []string{"input_streams", "logql_expr_test"}
 )
 
 // Decode reads a test file (path is used in positions; rule_files stay as
 // written).
 func Decode(path string, data []byte) (*File, []error) {
-	d := &decoder{path: path}
+	d := &decoder{path: path, lines: strings.Split(string(data), "\n")}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -331,6 +350,7 @@ func Decode(path string, data []byte) (*File, []error) {
 			d.errorf(n, "fuzzy_compare: want true or false, got %s", kindName(n))
 		}
 	}
+	d.evalInterval = f.EvaluationInterval
 	for i, tn := range d.list(top["tests"], "tests") {
 		f.Tests = append(f.Tests, d.test(tn, i+1, f.Format))
 	}
@@ -344,6 +364,7 @@ func Decode(path string, data []byte) (*File, []error) {
 // tests without groupname and no vmalert-tool-only key, mean promtool.
 func (d *decoder) detect(top map[string]*yaml.Node) Format {
 	vm, prom, noGroup := false, false, false
+	logs, metrics, extURL := false, false, false
 	if top["fuzzy_compare"] != nil {
 		prom = true
 	}
@@ -355,10 +376,16 @@ func (d *decoder) detect(top map[string]*yaml.Node) Format {
 			for i := 0; i+1 < len(t.Content); i += 2 {
 				k, v := t.Content[i].Value, t.Content[i+1]
 				switch {
+				case contains(logTestKeys, k):
+					logs = true
+				case k == "input_series":
+					metrics = true
+				case k == "external_url":
+					extURL = true // lokitool has it too
 				case contains(vmOnlyTestKeys, k):
-					vm = true
+					vm, metrics = true, true
 				case contains(promOnlyTestKeys, k):
-					prom = true
+					prom, metrics = true, true
 				case k == "alert_rule_test" && v.Kind == yaml.SequenceNode:
 					for _, at := range v.Content {
 						if mappingHas(at, "groupname") {
@@ -371,11 +398,14 @@ func (d *decoder) detect(top map[string]*yaml.Node) Format {
 			}
 		}
 	}
-	if vm && prom {
+	if vm && (prom || extURL) {
 		d.errs = append(d.errs, &Error{d.pos(top["tests"]), "the file mixes vmalert-tool keys (metricsql_expr_test, groupname) and promtool keys (promql_expr_test, start_timestamp, external_url, fuzzy_compare)"})
 		return VMAlertTool
 	}
-	if prom || (noGroup && !vm) {
+	if logs && !metrics && !vm && !prom {
+		return Lokitool
+	}
+	if prom || extURL || (noGroup && !vm) {
 		return Promtool
 	}
 	return VMAlertTool
@@ -406,11 +436,14 @@ func (d *decoder) test(n *yaml.Node, idx int, format Format) Test {
 	t := Test{Pos: d.pos(n), Index: idx}
 	var fs map[string]*yaml.Node
 	exprKey := "metricsql_expr_test"
-	if format == Promtool {
+	switch format {
+	case Promtool:
 		exprKey = "promql_expr_test"
-		fs = d.fields(n, "tests[]", "name", "interval", "input_series", "alert_rule_test", exprKey, "external_labels", "external_url", "start_timestamp")
-	} else {
-		fs = d.fields(n, "tests[]", "name", "interval", "input_series", "alert_rule_test", exprKey, "external_labels")
+		fs = d.fields(n, "tests[]", "name", "interval", "input_series", "input_streams", "alert_rule_test", exprKey, "logql_expr_test", "external_labels", "external_url", "start_timestamp")
+	case Lokitool:
+		fs = d.fields(n, "tests[]", "name", "interval", "input_streams", "alert_rule_test", "logql_expr_test", "external_labels", "external_url")
+	default:
+		fs = d.fields(n, "tests[]", "name", "interval", "input_series", "input_streams", "alert_rule_test", exprKey, "logql_expr_test", "external_labels")
 	}
 	t.Name = d.str(fs["name"], "name")
 	if iv, ok := d.duration(fs["interval"], "interval"); ok {
@@ -430,13 +463,24 @@ func (d *decoder) test(n *yaml.Node, idx int, format Format) Test {
 		}
 	}
 	for _, sn := range d.list(fs["input_series"], "input_series") {
-		t.InputSeries = append(t.InputSeries, d.inputSeries(sn))
+		t.InputSeries = append(t.InputSeries, d.inputSeries(sn, format))
+	}
+	interval := t.Interval
+	if interval == 0 {
+		interval = d.evalInterval
+	}
+	budget := MaxEntries
+	for _, sn := range d.list(fs["input_streams"], "input_streams") {
+		t.InputStreams = append(t.InputStreams, d.inputStream(sn, interval, &budget))
+	}
+	for _, en := range d.list(fs["logql_expr_test"], "logql_expr_test") {
+		t.LogExprTests = append(t.LogExprTests, d.logExprTest(en))
 	}
 	for _, an := range d.list(fs["alert_rule_test"], "alert_rule_test") {
 		t.AlertTests = append(t.AlertTests, d.alertTest(an, format))
 	}
 	for _, en := range d.list(fs[exprKey], exprKey) {
-		t.ExprTests = append(t.ExprTests, d.exprTest(en, exprKey))
+		t.ExprTests = append(t.ExprTests, d.exprTest(en, exprKey, format))
 	}
 	return t
 }
@@ -453,7 +497,7 @@ func parseTimestamp(s string) (time.Time, error) {
 	return t, nil
 }
 
-func (d *decoder) inputSeries(n *yaml.Node) InputSeries {
+func (d *decoder) inputSeries(n *yaml.Node, format Format) InputSeries {
 	fs := d.fields(n, "input_series[]", "series", "values")
 	s := InputSeries{Pos: d.pos(n)}
 	sn, vn := fs["series"], fs["values"]
@@ -467,11 +511,13 @@ func (d *decoder) inputSeries(n *yaml.Node) InputSeries {
 		s.Labels = ls
 	}
 	if vn == nil {
-		d.errorf(n, "input_series[]: missing values")
+		if format != Promtool { // promtool: a series without samples
+			d.errorf(n, "input_series[]: missing values")
+		}
 		return s
 	}
 	text := d.str(vn, "values")
-	vals, err := ParseValues(text)
+	vals, err := ParseRuns(text, format)
 	if err != nil {
 		if ve, ok := err.(*ValueError); ok {
 			d.errs = append(d.errs, &Error{d.valuePos(vn, ve.Offset), "values: " + ve.Msg})
@@ -496,13 +542,24 @@ func (d *decoder) valuePos(n *yaml.Node, off int) Pos {
 		if !strings.Contains(n.Value, "\n") && !strings.ContainsAny(n.Value, `\'`) {
 			p.Col += off + 1
 		}
+	case yaml.LiteralStyle:
+		// The text starts on the line after the | indicator, each line
+		// indented as the first one.
+		if off > len(n.Value) || n.Line >= len(d.lines) {
+			break
+		}
+		first := d.lines[n.Line] // 0-based: the line after the indicator
+		indent := len(first) - len(strings.TrimLeft(first, " "))
+		line := strings.Count(n.Value[:off], "\n")
+		col := off - (strings.LastIndex(n.Value[:off], "\n") + 1)
+		p.Line, p.Col = n.Line+1+line, indent+1+col
 	}
 	return p
 }
 
 func (d *decoder) alertTest(n *yaml.Node, format Format) AlertTest {
 	var fs map[string]*yaml.Node
-	if format == Promtool {
+	if format != VMAlertTool {
 		fs = d.fields(n, "alert_rule_test[]", "eval_time", "alertname", "exp_alerts")
 	} else {
 		fs = d.fields(n, "alert_rule_test[]", "eval_time", "groupname", "alertname", "exp_alerts")
@@ -514,7 +571,7 @@ func (d *decoder) alertTest(n *yaml.Node, format Format) AlertTest {
 	if at.Alertname == "" {
 		d.errorf(n, "alert_rule_test[]: missing required field \"alertname\"")
 	}
-	if fs["eval_time"] == nil {
+	if fs["eval_time"] == nil && format != Promtool { // promtool: 0
 		d.errorf(n, "alert_rule_test[]: missing required field \"eval_time\"")
 	}
 	for _, en := range d.list(fs["exp_alerts"], "exp_alerts") {
@@ -527,7 +584,7 @@ func (d *decoder) alertTest(n *yaml.Node, format Format) AlertTest {
 	return at
 }
 
-func (d *decoder) exprTest(n *yaml.Node, key string) ExprTest {
+func (d *decoder) exprTest(n *yaml.Node, key string, format Format) ExprTest {
 	fs := d.fields(n, key+"[]", "expr", "eval_time", "exp_samples")
 	et := ExprTest{Pos: d.pos(n)}
 	et.Expr = d.str(fs["expr"], "expr")
@@ -535,7 +592,7 @@ func (d *decoder) exprTest(n *yaml.Node, key string) ExprTest {
 		d.errorf(n, "%s[]: missing required field \"expr\"", key)
 	}
 	et.EvalTime, _ = d.duration(fs["eval_time"], "eval_time")
-	if fs["eval_time"] == nil {
+	if fs["eval_time"] == nil && format != Promtool { // promtool: 0
 		d.errorf(n, "%s[]: missing required field \"eval_time\"", key)
 	}
 	for _, sn := range d.list(fs["exp_samples"], "exp_samples") {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
@@ -51,6 +52,9 @@ type Options struct {
 	Parallelism int
 	// NewEngine returns the query engine over one test's series.
 	NewEngine func(st *series.Store) (Engine, error)
+	// NewLogEngine returns the LogQL engine over one test's log streams;
+	// nil means the embedded engine (lqlengine).
+	NewLogEngine func(st *logstream.Store) (LogEngine, error)
 	// LoadRules loads rule files from glob patterns; nil means
 	// rulefmt.LoadGlobs.
 	LoadRules func(patterns []string) ([]*rulefmt.File, []error)
@@ -169,7 +173,7 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 				defer func() { <-sem }()
 				begin := time.Now()
 				tr.cov = newTestCoverage()
-				tr.Failures = runTest(ctx, f, rules, t, opts, tr.cov)
+				tr.Failures = noteSameGroup(f, rules, t, runTest(ctx, f, rules, t, opts, tr.cov))
 				tr.Duration = time.Since(begin)
 			}()
 		}
@@ -185,26 +189,20 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 		return f, nil, errs
 	}
 	if len(f.RuleFiles) == 0 {
+		if f.Format == Promtool { // promtool runs a file of promql_expr_test only
+			return f, nil, nil
+		}
 		return f, nil, []error{&Error{f.RuleFilesPos, "rule_files: no rule file given"}}
 	}
-	load := opts.LoadRules
-	if load == nil {
-		load = rulefmt.LoadGlobs
-	}
-	rules, rerrs := load(f.ResolvedRuleFiles())
+	rules, rerrs := loadRules(f, opts)
 	if len(rerrs) > 0 {
 		return f, nil, ruleFileErrors(f, rerrs)
 	}
 	n := 0
 	for _, rf := range rules {
-		for _, g := range rf.Groups {
-			n++
-			if g.Type == "logql" && len(f.Tests) > 0 {
-				errs = append(errs, fmt.Errorf("%s: group %q: LogQL groups are not supported by hlalert test yet", g.Pos, g.Name))
-			}
-		}
+		n += len(rf.Groups)
 	}
-	if n == 0 {
+	if n == 0 && f.Format != Promtool { // promtool runs a file with no group
 		errs = append(errs, &Error{f.RuleFilesPos, fmt.Sprintf("found no rule group in %v", f.RuleFiles)})
 	}
 	return f, rules, errs
@@ -258,7 +256,7 @@ type alertKey struct{ group, alert string }
 
 // runTest runs one test with fresh series and fresh rule state.
 func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts Options, cov *testCoverage) []Failure {
-	prom := f.Format == Promtool
+	prom := f.Format != VMAlertTool // promtool, lokitool
 	start := vmStart
 	if prom {
 		start = time.Unix(0, 0).UTC()
@@ -271,13 +269,26 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		interval = f.EvaluationInterval
 	}
 	st := series.NewStore()
-	if err := writeInput(st, t.InputSeries, start, interval); err != nil {
+	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds()); err != nil {
 		return []Failure{{Pos: t.Pos, What: err.Error()}}
 	}
 	eng, err := opts.NewEngine(st)
 	if err != nil {
 		return []Failure{{Pos: t.Pos, What: fmt.Sprintf("start the query engine: %v", err)}}
 	}
+	lst := logstream.NewStore()
+	if err := writeStreams(lst, t.InputStreams, start); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return []Failure{{Pos: e.Pos, What: e.Msg}}
+		}
+		return []Failure{{Pos: t.Pos, What: err.Error()}}
+	}
+	leng, err := newLogEngine(opts, lst)
+	if err != nil {
+		return []Failure{{Pos: t.Pos, What: fmt.Sprintf("start the LogQL engine: %v", err)}}
+	}
+	isLog := logGroups(rules)
 
 	groups, err := buildGroups(f, rules, t, opts)
 	if err != nil {
@@ -304,6 +315,9 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 	for _, et := range t.ExprTests {
 		maxEval = max(maxEval, et.EvalTime)
 	}
+	for _, lt := range t.LogExprTests {
+		maxEval = max(maxEval, lt.EvalTime)
+	}
 	evalTimes := slices.Sorted(maps.Keys(expected))
 
 	var failures []Failure
@@ -325,7 +339,11 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 			case step < 0:
 				step = g.Interval
 			}
-			pts, errs := g.Eval(ctx, stepQuerier{eng, step}, ts)
+			var q rule.Querier = stepQuerier{eng, step}
+			if isLog[g.Name] {
+				q = logQuerier(leng)
+			}
+			pts, errs := g.Eval(ctx, q, ts)
 			if len(errs) > 0 {
 				return append(failures, Failure{Pos: t.Pos, What: fmt.Sprintf("group %q failed at %s (eval_time %s): %v", g.Name, ts.Format(time.RFC3339), ts.Sub(start), errors.Join(errs...))})
 			}
@@ -342,50 +360,17 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 			idx++
 		}
 	}
-	tol := 1e-12
-	if f.FuzzyCompare {
-		tol = 1e-6
+	eq := func(a, b float64) bool { return valuesEqual(a, b, 1e-12) }
+	if prom {
+		eq = promtoolEqual(f.FuzzyCompare)
 	}
 	for _, et := range t.ExprTests {
-		failures = append(failures, checkExpr(ctx, eng, et, start, tol, f.Format)...)
+		failures = append(failures, checkExpr(ctx, eng, et, start, eq, f.Format)...)
+	}
+	for _, lt := range t.LogExprTests {
+		failures = append(failures, checkLogExpr(ctx, leng, lt, start, eq)...)
 	}
 	return failures
-}
-
-// writeInput puts the input series into the store, one point per interval
-// from start; repeated series are merged.
-func writeInput(st *series.Store, in []InputSeries, start time.Time, interval time.Duration) error {
-	type acc struct {
-		ls      series.Labels
-		samples []series.Sample
-	}
-	byKey := map[string]*acc{}
-	var order []string
-	for _, s := range in {
-		k := s.Labels.Key()
-		a := byKey[k]
-		if a == nil {
-			a = &acc{ls: s.Labels}
-			byKey[k] = a
-			order = append(order, k)
-		}
-		for i, v := range s.Values {
-			if v.Omitted {
-				continue
-			}
-			a.samples = append(a.samples, series.Sample{T: start.Add(time.Duration(i) * interval).UnixMilli(), V: v.Value})
-		}
-	}
-	for _, k := range order {
-		a := byKey[k]
-		slices.SortStableFunc(a.samples, func(x, y series.Sample) int { return cmp.Compare(x.T, y.T) })
-		for _, smp := range a.samples {
-			if err := st.Append(a.ls, smp.T, smp.V); err != nil {
-				return fmt.Errorf("input series %s: %w", a.ls, err)
-			}
-		}
-	}
-	return nil
 }
 
 // buildGroups makes fresh groups in evaluation order: group_eval_order
@@ -397,7 +382,7 @@ func buildGroups(f *File, rules []*rulefmt.File, t *Test, opts Options) ([]*rule
 		order[n] = i
 	}
 	gopts := rule.GroupOptions{ParseTemplate: opts.ParseTemplate}
-	if f.Format == Promtool {
+	if f.Format != VMAlertTool {
 		gopts.ExternalLabels = t.ExternalLabels
 		gopts.ExternalURL = t.ExternalURL
 		gopts.DefaultInterval = f.EvaluationInterval
@@ -576,7 +561,7 @@ func abs(x float64) float64 {
 	return x
 }
 
-func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, tol float64, format Format) []Failure {
+func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, eq func(a, b float64) bool, format Format) []Failure {
 	kind := "metricsql_expr_test"
 	if format == Promtool {
 		kind = "promql_expr_test"
@@ -586,12 +571,18 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 	if err != nil {
 		return []Failure{{Pos: et.Pos, What: what + ": " + err.Error()}}
 	}
+	return compareSamples(what, et.Pos, res, et.ExpSamples, eq)
+}
+
+// compareSamples matches expected samples with the samples got, in any
+// order, values compared with eq.
+func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, eq func(a, b float64) bool) []Failure {
 	got := make([]sampleEntry, 0, len(res))
 	for _, p := range res {
 		got = append(got, sampleEntry{p.Labels, p.V})
 	}
-	want := make([]sampleEntry, 0, len(et.ExpSamples))
-	for _, s := range et.ExpSamples {
+	want := make([]sampleEntry, 0, len(exp))
+	for _, s := range exp {
 		want = append(want, sampleEntry{s.Labels, s.Value})
 	}
 	byLabelsValue := func(a, b sampleEntry) int {
@@ -605,7 +596,7 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 	matched := make([]bool, len(want))
 	for i, w := range want {
 		for j, g := range got {
-			if !used[j] && w.labels.Equal(g.labels) && valuesEqual(w.value, g.value, tol) {
+			if !used[j] && w.labels.Equal(g.labels) && eq(w.value, g.value) {
 				used[j], matched[i] = true, true
 				break
 			}
@@ -628,5 +619,5 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 			fmt.Fprintf(&b, "    + %s   (got, not expected)\n", g)
 		}
 	}
-	return []Failure{{Pos: et.Pos, What: what + ": samples differ", Diff: strings.TrimRight(b.String(), "\n")}}
+	return []Failure{{Pos: pos, What: what + ": samples differ", Diff: strings.TrimRight(b.String(), "\n")}}
 }

@@ -11,9 +11,30 @@ import (
 
 const stale = "stale"
 
+// seqValue is one point of an input series: a value or an omitted point.
+type seqValue struct {
+	Value   float64
+	Omitted bool
+}
+
+// expand lists the points of runs one by one.
+func expand(runs []ValueRun) []seqValue {
+	var out []seqValue
+	for _, r := range runs {
+		for i := int64(0); i < r.Count; i++ {
+			if r.Omitted {
+				out = append(out, seqValue{Omitted: true})
+			} else {
+				out = append(out, seqValue{Value: r.At(i)})
+			}
+		}
+	}
+	return out
+}
+
 // seq builds expected values: float64, "_" (omitted) or "stale".
-func seq(vs ...any) []SeqValue {
-	out := make([]SeqValue, len(vs))
+func seq(vs ...any) []seqValue {
+	out := make([]seqValue, len(vs))
 	for i, v := range vs {
 		switch v := v.(type) {
 		case float64:
@@ -34,7 +55,7 @@ func seq(vs ...any) []SeqValue {
 	return out
 }
 
-func sameValues(a, b []SeqValue) bool {
+func sameValues(a, b []seqValue) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -64,7 +85,7 @@ func TestParseValues(t *testing.T) {
 	inf := math.Inf(1)
 	tests := []struct {
 		in   string
-		want []SeqValue
+		want []seqValue
 	}{
 		{"-4", seq(-4)},
 		{"_", seq("_")},
@@ -86,12 +107,12 @@ func TestParseValues(t *testing.T) {
 		{".5 1.", seq(0.5, 1)},
 	}
 	for _, tc := range tests {
-		got, err := ParseValues(tc.in)
+		runs, err := ParseRuns(tc.in, VMAlertTool)
 		if err != nil {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
 		}
-		if !sameValues(got, tc.want) {
+		if got := expand(runs); !sameValues(got, tc.want) {
 			t.Errorf("%q: got %v, want %v", tc.in, got, tc.want)
 		}
 	}
@@ -116,10 +137,10 @@ func TestParseValuesErrors(t *testing.T) {
 		{"1+_x3", 0, `item "1+_x3": want a+bxN or a-bxN`},
 		{"1+1x1.5", 0, `item "1+1x1.5": bad repetition count "1.5": want a non-negative integer`},
 		{"1x2x3x4", 0, `item "1x2x3x4": too many parts: want a, a+b, axN, a+bxN or a-bxN`},
-		{"1x99999999999", 0, `item "1x99999999999": repetition count 99999999999: more than 1000000 values`},
+		{"1x99999999999", 0, `item "1x99999999999": repetition count 99999999999: more than 100000000 values`},
 	}
 	for _, tc := range tests {
-		_, err := ParseValues(tc.in)
+		_, err := ParseRuns(tc.in, VMAlertTool)
 		ve, ok := err.(*ValueError)
 		if !ok {
 			t.Errorf("%q: got %v, want a *ValueError", tc.in, err)
@@ -142,7 +163,7 @@ func FuzzParseValues(f *testing.F) {
 		f.Add(sc.Text())
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		vals, err := ParseValues(s)
+		runs, err := ParseRuns(s, VMAlertTool)
 		if err != nil {
 			ve, ok := err.(*ValueError)
 			if !ok {
@@ -153,8 +174,22 @@ func FuzzParseValues(f *testing.F) {
 			}
 			return
 		}
-		if len(vals) == 0 || len(vals) > MaxValues {
-			t.Fatalf("%q: %d values", s, len(vals))
+		var n int64
+		for _, r := range runs {
+			n += r.Count
+		}
+		if n == 0 || n > MaxValues {
+			t.Fatalf("%q: %d values", s, n)
+		}
+		// promtool's reading accepts what vmalert-tool's does, and more.
+		pruns, err := ParseRuns(s, Promtool)
+		if err != nil {
+			t.Fatalf("%q: vmalert-tool reads it, promtool reading fails: %v", s, err)
+		}
+		for _, r := range pruns {
+			if r.Count <= 0 || r.Count > MaxValues {
+				t.Fatalf("%q: a run of %d values", s, r.Count)
+			}
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,17 @@ type Options struct {
 	// /api/v1/silence/{id} (silence.NewHandler) and its List shown on the
 	// status page. nil: the page says notifications have no silences.
 	Silences *silence.Store
+	// Integrations, when set, lists how each notification integration
+	// fares (notify.Dispatcher) on the status page.
+	Integrations IntegrationLister
+	// LogPush, when set, serves Loki's push API at POST
+	// /loki/api/v1/push (the standalone mode's log receiver).
+	LogPush http.Handler
+}
+
+// IntegrationLister reports the notification integrations' status.
+type IntegrationLister interface {
+	IntegrationStatus() []notify.IntegrationStatus
 }
 
 func (o Options) validate() error {
@@ -90,18 +102,20 @@ func New(opts Options) (http.Handler, error) {
 	h := &handler{opts: opts, log: opts.Logger, page: page}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogErrorLog{opts.Logger}}))
-	mux.HandleFunc("GET /api/v1/rules", h.rules)
-	mux.HandleFunc("GET /api/v1/alerts", h.alerts)
+	h.vmalertRoutes(mux) // /api/v1/rules, /api/v1/alerts, and what VictoriaMetrics' -vmalert.proxyURL forwards
 	mux.HandleFunc("GET /-/healthy", h.healthy)
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
 	mux.HandleFunc("GET /{$}", h.status)
+	if opts.LogPush != nil {
+		mux.Handle("POST /loki/api/v1/push", opts.LogPush)
+	}
 	if opts.Silences != nil {
 		sh := silence.NewHandler(opts.Silences, opts.Logger)
 		mux.Handle("/api/v1/silences", sh)
 		mux.Handle("/api/v1/silence/", sh)
 	}
-	return mux, nil
+	return sameOrigin(mux, opts.Logger), nil
 }
 
 type slogErrorLog struct{ l *slog.Logger }
@@ -201,9 +215,13 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 					ms[i] = m.String()
 				}
 				data.Silences = append(data.Silences, pageSilence{ID: s.ID, State: state, Matchers: strings.Join(ms, ", "),
-					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, Comment: s.Comment})
+					StartsAt: s.StartsAt, EndsAt: s.EndsAt, CreatedBy: s.CreatedBy, AuthUser: s.AuthUser, Comment: s.Comment})
 			}
 		}
+	}
+	if l := h.opts.Integrations; l != nil {
+		data.IntegrationsOn = true
+		data.Integrations = l.IntegrationStatus()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := h.page.Execute(w, data); err != nil {
@@ -221,12 +239,17 @@ type pageData struct {
 	SilencesOn   bool
 	SilencesErr  string
 	Silences     []pageSilence // pending and active
+	// IntegrationsOn: a notification pipeline runs; Integrations: its
+	// integrations' status.
+	IntegrationsOn bool
+	Integrations   []notify.IntegrationStatus
 }
 
 type pageSilence struct {
 	ID, State, Matchers string
 	StartsAt, EndsAt    time.Time
 	CreatedBy, Comment  string
+	AuthUser            string // the basic-auth user who created it, if any
 }
 
 type pageAlert struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus"
@@ -318,6 +319,38 @@ func TestStatusPageEscapes(t *testing.T) {
 	}
 	if n := strings.Count(page, "&lt;script&gt;alert(1)&lt;/script&gt;"); n < 8 {
 		t.Errorf("want the hostile value escaped everywhere it is shown (>= 8 times), got %d", n)
+	}
+}
+
+type fakeIntegrations []notify.IntegrationStatus
+
+func (f fakeIntegrations) IntegrationStatus() []notify.IntegrationStatus { return f }
+
+// TestStatusPageIntegrations: each integration's state, counts, last
+// success, next retry and last error (escaped) are on the page.
+func TestStatusPageIntegrations(t *testing.T) {
+	ok := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+	ints := fakeIntegrations{
+		{Receiver: "ops", Integration: "alertmanager", Attempts: 7, Failures: 5, ConsecutiveFailures: 3,
+			LastSuccess: ok, RetryAt: ok.Add(4 * time.Minute), LastError: `POST http://am/api/v2/alerts: 503 <busy>`},
+		{Receiver: "ops", Integration: "email[0]", Attempts: 2, LastSuccess: ok.Add(time.Minute)},
+	}
+	reg := prometheus.NewRegistry()
+	h, err := New(Options{Evaluator: &fakeEval{st: fixedStatus(), ready: true}, Gatherer: reg, Logger: slog.New(slog.DiscardHandler), Integrations: ints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := do(t, h, "GET", "/").Body.String()
+	for _, want := range []string{
+		`<tr><td>ops</td><td>alertmanager</td><td><span class="err">failing</span></td><td>7</td><td>5</td><td>3</td><td>2026-03-01T11:00:00Z</td><td>2026-03-01T11:04:00Z</td><td><code class="err">POST http://am/api/v2/alerts: 503 &lt;busy&gt;</code></td></tr>`,
+		`<tr><td>ops</td><td>email[0]</td><td><span class="ok">ok</span></td><td>2</td><td>0</td><td>0</td><td>2026-03-01T11:01:00Z</td><td>none</td><td></td></tr>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks\n%s\npage:\n%s", want, page)
+		}
+	}
+	if page := do(t, newHandler(t, &fakeEval{st: fixedStatus(), ready: true}), "GET", "/").Body.String(); !strings.Contains(page, "No notification pipeline.") {
+		t.Error("a page without integrations does not say so")
 	}
 }
 

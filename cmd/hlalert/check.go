@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/unittest"
@@ -75,6 +76,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hlalert check: %v\n", e)
 	}
 	c := &checker{ctx: ctx, evalInterval: *evalInterval, engineCheck: mqlengine.Check, checked: map[string]bool{}}
+	// Test files first: a lokitool test file's rule files have untyped
+	// LogQL groups, which must not be checked as MetricsQL first.
+	slices.SortStableFunc(paths, func(a, b string) int {
+		ta, tb := isTestPath(a), isTestPath(b)
+		switch {
+		case ta && !tb:
+			return -1
+		case tb && !ta:
+			return 1
+		}
+		return 0
+	})
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "hlalert check: %v\n", ctx.Err())
@@ -206,6 +219,13 @@ func (c *checker) checkPath(path string) error {
 	return nil
 }
 
+// isTestPath tells whether the file at path is a test file (unreadable:
+// no, checkPath reports it).
+func isTestPath(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && isTestFile(data)
+}
+
 // isTestFile tells a rule unit-test file (top-level rule_files or tests)
 // from a rule file.
 func isTestFile(data []byte) bool {
@@ -219,13 +239,19 @@ func isTestFile(data []byte) bool {
 }
 
 func (c *checker) checkRuleFile(path string, data []byte) {
+	c.checkRuleFileTyped(path, data, rulefmt.TypeMetricsQL)
+}
+
+// checkRuleFileTyped checks a rule file whose untyped groups are
+// defaultType (LogQL for the rule files of a lokitool test file).
+func (c *checker) checkRuleFileTyped(path string, data []byte, defaultType string) {
 	key := filepath.Clean(path)
 	if c.checked[key] {
 		return
 	}
 	c.checked[key] = true
 	c.nFiles++
-	f, errs := rulefmt.Load(path, data)
+	f, errs := rulefmt.LoadTyped(path, data, defaultType)
 	for _, e := range errs {
 		c.addErr(e)
 	}
@@ -245,8 +271,8 @@ func (c *checker) checkRuleFile(path string, data []byte) {
 	}
 	for _, g := range f.Groups {
 		if g.Type == rulefmt.TypeLogQL {
-			if len(g.Rules) > 0 {
-				c.add(g.Pos, sevWarning, "group %q: LogQL expressions are not checked yet", g.Name)
+			for _, r := range g.Rules {
+				c.checkLogQLSupport(r)
 			}
 			continue
 		}
@@ -273,6 +299,25 @@ func (c *checker) checkEngineSupport(r rulefmt.Rule) {
 		if i := strings.Index(r.Expr, ue.Name); i >= 0 {
 			pos = r.ExprOffsetPos(i)
 		}
+	}
+	c.add(pos, sevError, "%s: %v", r.What(), err)
+}
+
+// checkLogQLSupport reports a LogQL expression that parses but that the
+// embedded LogQL engine (hlalert test, the standalone mode) does not
+// implement. Syntax errors are left to rulefmt.Load.
+func (c *checker) checkLogQLSupport(r rulefmt.Rule) {
+	if _, err := lqlengine.Parse(r.Expr); err != nil {
+		return
+	}
+	err := lqlengine.Check(r.Expr)
+	var ue *lqlengine.UnsupportedError
+	if !errors.As(err, &ue) {
+		return
+	}
+	pos := r.ExprPos
+	if i := strings.Index(r.Expr, ue.Name); i >= 0 {
+		pos = r.ExprOffsetPos(i)
 	}
 	c.add(pos, sevError, "%s: %v", r.What(), err)
 }
@@ -305,7 +350,11 @@ func (c *checker) checkTestFile(path string) {
 				c.add(pos, sevError, "rule_files: %v", err)
 				continue
 			}
-			c.checkRuleFile(m, data)
+			if f.Format == unittest.Lokitool {
+				c.checkRuleFileTyped(m, data, rulefmt.TypeLogQL)
+			} else {
+				c.checkRuleFile(m, data)
+			}
 		}
 	}
 	for _, e := range unittest.CheckTests(f) {

@@ -23,12 +23,14 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"check":   {"validate rule files and rule test files", runCheck},
-		"route":   {"show which receivers an alert reaches and why", runRoute},
-		"notify":  {"notify test: send a test e-mail through the configured outbox and SMTP", runNotify},
-		"run":     {"run the rule evaluator daemon (no flags: the embedded standalone default)", runRun},
-		"silence": {"add, expire and list silences", runSilence},
-		"test":    {"run rule unit tests (vmalert-tool and promtool formats)", runTest},
+		"check":      {"validate rule files and rule test files", runCheck},
+		"dashboards": {"dashboards check DIR: lint Grafana dashboards (strict decoding, queries, known metrics, data)", runDashboards},
+		"route":      {"show which receivers an alert reaches and why", runRoute},
+		"notify":     {"notify test: send a test e-mail through the configured outbox and SMTP", runNotify},
+		"run":        {"run the rule evaluator daemon (no flags: the embedded standalone default)", runRun},
+		"silence":    {"add, expire and list silences", runSilence},
+		"test":       {"run rule unit tests (vmalert-tool, promtool and lokitool formats)", runTest},
+		"version":    {"print the version and commit", runVersion},
 	}
 }
 

@@ -74,6 +74,7 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "hlalert notify test: %v\n", err)
 		return exitUsage
 	}
+	snd.Activate()
 	failed := false
 	for _, name := range names {
 		b := email.SampleBatch(name)

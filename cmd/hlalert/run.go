@@ -25,6 +25,7 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/daemon"
+	"github.com/hlalert/hlalert/internal/httpaccess"
 )
 
 // defaultConfig is the standalone mode's config and rules (kept identical
@@ -40,12 +41,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfgPath := fset.String("config", "", "config file; empty runs the embedded standalone default from -data-dir")
 	dataDir := fset.String("data-dir", "hlalert-data", "folder the embedded default config and rules are written to (and its state and outbox live in) when -config is not given")
 	logLevel := fset.String("log.level", "info", "log level: debug, info, warn or error")
+	webConfig := fset.String("web.config.file", "", "Prometheus web configuration file: TLS and basic auth with bcrypt hashes (exporter-toolkit format, as node_exporter's)")
+	allowRemote := fset.Bool("web.allow-unauthenticated-remote", false, "listen beyond loopback (the config's listen) even though no authentication is configured")
 	pprofListen := fset.String("debug.pprof-listen", "", "address to serve Go profiles on (/debug/pprof/), with heap sampling every 4 KiB; empty (the default) serves none. For diagnosis only: it is unauthenticated")
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hlalert run [flags]")
 		fmt.Fprintln(stderr, "\nEvaluates the config's rule groups continuously, keeps alert state across restarts")
 		fmt.Fprintln(stderr, "and datasource outages, and serves /metrics, /api/v1/rules, /api/v1/alerts and a status page.")
 		fmt.Fprintln(stderr, "SIGHUP or POST /-/reload re-reads the config; a bad one is rejected and the running one kept.")
+		fmt.Fprintln(stderr, "A listen address beyond loopback needs authentication (-web.config.file with basic_auth_users")
+		fmt.Fprintln(stderr, "or verified client certificates) or -web.allow-unauthenticated-remote.")
 		fmt.Fprintln(stderr, "The Go soft memory limit is 24MiB unless the GOMEMLIMIT environment variable sets another (or off).")
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
@@ -76,6 +81,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hlalert run: %v\n", err)
 		return exitUsage
 	}
+	access, err := httpaccess.New(httpaccess.Options{WebConfigFile: *webConfig, AllowUnauthenticatedRemote: *allowRemote, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "hlalert run: %v\n", err)
+		return exitUsage
+	}
+	if err := access.CheckAddress(cfg.Listen); err != nil {
+		fmt.Fprintf(stderr, "hlalert run: %s: listen: %v\n", path, err)
+		return exitUsage
+	}
+	if *pprofListen != "" && !*allowRemote && !httpaccess.IsLoopback(*pprofListen) {
+		fmt.Fprintf(stderr, "hlalert run: -debug.pprof-listen: refusing to serve profiles on %s: they have no authentication; listen on 127.0.0.1 or pass --web.allow-unauthenticated-remote\n", *pprofListen)
+		return exitUsage
+	}
 	if *pprofListen != "" {
 		// Sample the heap finely enough to see where 10 MiB go (the
 		// default is one sample per 512 KiB allocated).
@@ -87,7 +105,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopPprof()
 	}
-	if err := serve(ctx, cfg, logger); err != nil {
+	if err := serve(ctx, cfg, access, logger); err != nil {
 		fmt.Fprintf(stderr, "hlalert run: %v\n", err)
 		return exitFail
 	}
@@ -163,7 +181,7 @@ func writeDefaultConfig(dir string) (string, error) {
 }
 
 // serve runs the daemon until ctx ends; SIGHUP reloads the config.
-func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, access *httpaccess.Access, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	hup := make(chan os.Signal, 1)
@@ -187,5 +205,5 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 			}
 		}
 	}()
-	return daemon.Run(runCtx, daemon.Options{Config: cfg, Logger: logger, Registry: reg, Reload: reload})
+	return daemon.Run(runCtx, daemon.Options{Config: cfg, Logger: logger, Registry: reg, Reload: reload, Access: access})
 }

@@ -34,7 +34,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hlalert test [flags] PATH...")
-		fmt.Fprintln(stderr, "\nRuns rule unit test files (vmalert-tool or promtool format). Folders are")
+		fmt.Fprintln(stderr, "\nRuns rule unit test files (vmalert-tool, promtool or lokitool format). Folders are")
 		fmt.Fprintln(stderr, "searched for *.yaml/*.yml files with a top-level tests: key.")
 		fmt.Fprintln(stderr, "Exit status: 0 all passed, 1 a test failed, 2 unusable input.\n\nflags:")
 		fs.PrintDefaults()

@@ -23,7 +23,7 @@ func TestTestCLI(t *testing.T) {
 		stdoutNot []string
 	}{
 		{name: "shipped rules pass", args: []string{"../../rules"}, code: exitOK,
-			stdoutHas: []string{"ok    ../../rules/backup.test.yml", "PASS:"}},
+			stdoutHas: []string{"ok    ../../rules/backup.test.yml", "ok    ../../rules/journal.test.yml", "PASS:"}},
 		{name: "a failing file fails and shows where", args: []string{td + "/fail/wrong-alert.yaml"}, code: exitFail,
 			stdoutHas: []string{"FAIL  " + td + "/fail/wrong-alert.yaml", "--- FAIL " + td + "/fail/wrong-alert.yaml:", "FAIL:"}},
 		{name: "every file runs: a failure does not stop the others", args: []string{td + "/fail/wrong-alert.yaml", "../../rules/nvr.test.yml"}, code: exitFail,
@@ -32,6 +32,12 @@ func TestTestCLI(t *testing.T) {
 			stdoutHas: []string{td + "/bad/values.yaml:"}},
 		{name: "--run selects tests", args: []string{"--run", "^storage above", "../../rules/nvr.test.yml"}, code: exitOK,
 			stdoutHas: []string{"1 tests"}},
+		{name: "a wrong LogQL expectation fails with a diff", args: []string{td + "/streams/fail/wrong.yaml"}, code: exitFail,
+			stdoutHas: []string{td + "/streams/fail/wrong.yaml:17:9: logql_expr_test", "+ {host=\"nas\", job=\"systemd-journal\", unit=\"sshd.service\"} 15   (got, not expected)"}},
+		{name: "bad stream labels exit 2 with their column", args: []string{td + "/streams/bad/labels.bad.yaml"}, code: exitUsage,
+			stdoutHas: []string{td + "/streams/bad/labels.bad.yaml:5:22: labels: label job: a stream's labels take = only, not =~"}},
+		{name: "lokitool files run unchanged", args: []string{"--run", "HTTP 5xx", td + "/lokitool"}, code: exitOK,
+			stdoutHas: []string{"(lokitool, 1 tests)"}},
 		{name: "missing path", args: []string{"no/such/dir"}, code: exitUsage},
 		{name: "no args", args: nil, code: exitUsage, stderrHas: []string{"no test file or folder given"}},
 		{name: "bad flag", args: []string{"--nope"}, code: exitUsage, stderrHas: []string{"flag provided but not defined: -nope"}},

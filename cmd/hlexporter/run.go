@@ -13,17 +13,23 @@ import (
 
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/internal/httpaccess"
 )
 
 const usage = `hlexporter exports backup, ZFS, SMART, deploy and NVR state.
 
 Usage:
   hlexporter [serve] --config FILE [--collectors zfs,smart] [--listen ADDR]
+             [--web.config.file FILE] [--web.allow-unauthenticated-remote]
   hlexporter check --config FILE [--collectors ...]   validate the configuration
   hlexporter catalog                                  print the metric catalog (Markdown)
+  hlexporter version                                  print the version and commit
 
 Collectors: %s. Without --collectors, every collector with a section in the
-configuration runs. Listen address default: %s (loopback).
+configuration runs. Listen address default: %s (loopback). Beyond
+loopback, hlexporter refuses to start unless --web.config.file sets up
+authentication (basic_auth_users, or verified client certificates) or
+--web.allow-unauthenticated-remote is given.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, cmd == "check", args, stdout, stderr)
 	case "catalog":
 		err = catalogCmd(args, stdout)
+	case "version":
+		fmt.Fprintf(stdout, "hlexporter %s (commit %s)\n", version, commit)
+		return 0
 	case "help":
 		fmt.Fprintf(stdout, usage, strings.Join(names(), ", "), serve.DefaultListenAddress)
 		return 0
@@ -61,6 +70,8 @@ func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr
 	configPath := fs.String("config", "", "configuration file (YAML)")
 	only := fs.String("collectors", "", "comma-separated collectors to run (default: every configured one)")
 	listen := fs.String("listen", "", "listen address (overrides listen_address)")
+	webConfig := fs.String("web.config.file", "", "Prometheus web configuration file: TLS and basic auth (exporter-toolkit format)")
+	allowRemote := fs.Bool("web.allow-unauthenticated-remote", false, "serve beyond loopback with no authentication")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -81,6 +92,10 @@ func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr
 		return fmt.Errorf("log_level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	access, err := httpaccess.New(httpaccess.Options{WebConfigFile: *webConfig, AllowUnauthenticatedRemote: *allowRemote, Logger: log})
+	if err != nil {
+		return err
+	}
 
 	// Which collectors: --collectors, else every configured section.
 	var selected []string
@@ -105,20 +120,24 @@ func serveCmd(ctx context.Context, checkOnly bool, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if checkOnly {
-		fmt.Fprintf(stdout, "%s: ok (%s)\n", cfg.File, strings.Join(srv.Names(), ", "))
-		return nil
-	}
 	addr := cfg.ListenAddress
 	if *listen != "" {
 		addr = *listen
+	}
+	// Refuse before starting any collector (and in check).
+	if err := access.CheckAddress(addr); err != nil {
+		return err
+	}
+	if checkOnly {
+		fmt.Fprintf(stdout, "%s: ok (%s)\n", cfg.File, strings.Join(srv.Names(), ", "))
+		return nil
 	}
 	log.Info("starting", "collectors", strings.Join(srv.Names(), ","), "config", cfg.File)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
-	err = srv.ListenAndServe(ctx, addr)
+	err = srv.ListenAndServe(ctx, addr, access)
 	cancel()
 	<-done
 	return err

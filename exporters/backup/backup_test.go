@@ -261,6 +261,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", tc.name+".prom"), c.Describe(), res.Metrics, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", tc.name+".homepage.json"), c.Name(), c.Describe(), res, err, testNow, *update)
 			for k, want := range tc.wantHome {
 				got, ok := res.Homepage[k]
 				if tw, isTime := want.(time.Time); isTime {

@@ -144,6 +144,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("Update error = %v, want %q", err, tc.wantErr)
 			}
 			servetest.GoldenMetrics(t, filepath.Join("testdata", "golden", tc.name+".prom"), c.Describe(), res.Metrics, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", tc.name+".homepage.json"), c.Name(), c.Describe(), res, err, testNow, *update)
 			for k, want := range tc.wantHome {
 				if got := res.Homepage[k]; got != want {
 					t.Errorf("homepage[%s] = %#v, want %#v", k, got, want)

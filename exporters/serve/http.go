@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hlalert/hlalert/internal/httpaccess"
 )
 
 // DefaultListenAddress is loopback only: put a reverse proxy or firewall
@@ -127,23 +128,30 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // ListenAndServe serves Handler on addr until ctx is done, then shuts the
-// HTTP server down (5s grace).
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+// HTTP server down (5s grace). access decides who may connect (web config,
+// loopback rule); nil serves plain HTTP with the loopback rule and no
+// exception.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, access *httpaccess.Access) error {
 	h, err := s.Handler()
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	if access == nil {
+		if access, err = httpaccess.New(httpaccess.Options{Logger: s.log}); err != nil {
+			return err
+		}
+	}
+	ln, err := access.Listen(addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
+		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.log.Info("listening", "address", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- access.Serve(ln, srv) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", addr, err)
+		return err
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

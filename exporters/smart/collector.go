@@ -34,10 +34,13 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(d.Path, "/dev/") || strings.ContainsAny(d.Path, " \t\n") {
 			return fmt.Errorf("devices[%d].path: %q is not a /dev path", i, d.Path)
 		}
-		if seen[d.Path] {
-			return fmt.Errorf("devices[%d].path: %q listed twice", i, d.Path)
+		// Disks behind a RAID controller share its path and differ by
+		// type (-d megaraid,0, -d megaraid,1, ...).
+		key := d.Path + " " + d.Type
+		if seen[key] {
+			return fmt.Errorf("devices[%d]: %q listed twice", i, strings.TrimSpace(key))
 		}
-		seen[d.Path] = true
+		seen[key] = true
 		if d.Type != "" && (strings.HasPrefix(d.Type, "-") || strings.ContainsAny(d.Type, " \t\n")) {
 			return fmt.Errorf("devices[%d].type: %q is not a smartctl device type", i, d.Type)
 		}
@@ -122,7 +125,8 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 	var errs []error
 	hp := map[string]any{"disks": len(devices)}
 	failing, standby, maxTemp := 0, 0, -1.0
-	for _, d := range devices {
+	labels := deviceLabels(devices)
+	for i, d := range devices {
 		out, err := c.run.Run(ctx, c.Argv(d), nil)
 		code := 0
 		var ee *cmdrun.ExitError
@@ -130,17 +134,17 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 			code, out, err = ee.Code, ee.Stdout, nil
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", labels[i], err))
 			continue
 		}
 		r, err := Parse(out, code)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", labels[i], err))
 			continue
 		}
-		r.Device = d.Path
+		r.Device = labels[i]
 		if r.OpenFailed {
-			errs = append(errs, fmt.Errorf("%s: smartctl could not open the device (exit %d): %s", d.Path, r.ExitStatus, strings.Join(r.Messages, "; ")))
+			errs = append(errs, fmt.Errorf("%s: smartctl could not open the device (exit %d): %s", labels[i], r.ExitStatus, strings.Join(r.Messages, "; ")))
 		}
 		c.emit(&b, r)
 		if r.Standby {
@@ -163,33 +167,55 @@ func (c *Collector) Update(ctx context.Context) (serve.Result, error) {
 	return serve.Result{Metrics: list, Homepage: hp}, errors.Join(errs...)
 }
 
+// deviceLabels is each device's `device` label: its path, or, for disks
+// that share a path (behind a RAID controller: `-d megaraid,N /dev/bus/0`),
+// the path and the type as smartctl's info_name writes them
+// ("/dev/bus/0 [megaraid,1]").
+func deviceLabels(devices []Device) []string {
+	n := map[string]int{}
+	for _, d := range devices {
+		n[d.Path]++
+	}
+	out := make([]string, len(devices))
+	for i, d := range devices {
+		out[i] = d.Path
+		if n[d.Path] > 1 {
+			out[i] = d.Path + " [" + d.Type + "]"
+		}
+	}
+	return out
+}
+
 type metrics struct {
 	info, standby, exitStatus, exitBit, health, temp, powerOn, cycles *serve.MetricDef
 	realloc, pending, uncorrectable, crc                              *serve.MetricDef
 	pctUsed, spare, media, critical, unsafe                           *serve.MetricDef
+	grownDefects, scsiUncorrected                                     *serve.MetricDef
 }
 
 func newMetrics() metrics {
 	const p = "hlexporter_smart_"
 	d := []string{"device"}
 	return metrics{
-		info:          serve.NewMetricDef(p+"device_info", "Disk identity as smartctl reports it (model, serial, firmware are empty while the disk sleeps).", serve.Info, "device", "type", "protocol", "model", "serial", "firmware"),
-		standby:       serve.NewMetricDef(p+"device_standby", "1 when the disk was in a low-power mode and was not woken (--nocheck=standby); its health values are then absent.", serve.Gauge, d...),
-		exitStatus:    serve.NewMetricDef(p+"exit_status", "smartctl's exit status (a bit mask, see smartctl(8)).", serve.Gauge, d...),
-		exitBit:       serve.NewMetricDef(p+"exit_status_bit", "One smartctl exit status bit: 0 command line, 1 open failed or low power, 2 SMART command failed, 3 disk failing, 4 prefail attribute at threshold, 5 attribute at threshold in the past, 6 error log has errors, 7 self-test log has errors.", serve.Gauge, "device", "bit"),
-		health:        serve.NewMetricDef(p+"health_passed", "SMART overall health self-assessment: 1 passed, 0 failing.", serve.Gauge, d...),
-		temp:          serve.NewMetricDef(p+"temperature_celsius", "Current disk temperature.", serve.Gauge, d...),
-		powerOn:       serve.NewMetricDef(p+"power_on_seconds", "Power-on time.", serve.Gauge, d...),
-		cycles:        serve.NewMetricDef(p+"power_cycles", "Power cycle count.", serve.Gauge, d...),
-		realloc:       serve.NewMetricDef(p+"reallocated_sectors", "ATA attribute 5 (Reallocated_Sector_Ct), raw.", serve.Gauge, d...),
-		pending:       serve.NewMetricDef(p+"pending_sectors", "ATA attribute 197 (Current_Pending_Sector), raw.", serve.Gauge, d...),
-		uncorrectable: serve.NewMetricDef(p+"offline_uncorrectable_sectors", "ATA attribute 198 (Offline_Uncorrectable), raw.", serve.Gauge, d...),
-		crc:           serve.NewMetricDef(p+"udma_crc_errors", "ATA attribute 199 (UDMA_CRC_Error_Count), raw: cabling errors.", serve.Gauge, d...),
-		pctUsed:       serve.NewMetricDef(p+"nvme_percentage_used_ratio", "NVMe endurance used, 0–1 (may exceed 1).", serve.Gauge, d...),
-		spare:         serve.NewMetricDef(p+"nvme_available_spare_ratio", "NVMe available spare, 0–1.", serve.Gauge, d...),
-		media:         serve.NewMetricDef(p+"nvme_media_errors", "NVMe media and data integrity errors.", serve.Gauge, d...),
-		critical:      serve.NewMetricDef(p+"nvme_critical_warning", "NVMe critical warning bit field (0 is fine).", serve.Gauge, d...),
-		unsafe:        serve.NewMetricDef(p+"nvme_unsafe_shutdowns", "NVMe unsafe shutdowns.", serve.Gauge, d...),
+		info:            serve.NewMetricDef(p+"device_info", "Disk identity as smartctl reports it (vendor is SCSI only; model, serial, firmware are empty while the disk sleeps).", serve.Info, "device", "type", "protocol", "vendor", "model", "serial", "firmware"),
+		standby:         serve.NewMetricDef(p+"device_standby", "1 when the disk was in a low-power mode and was not woken (--nocheck=standby); its health values are then absent.", serve.Gauge, d...),
+		exitStatus:      serve.NewMetricDef(p+"exit_status", "smartctl's exit status (a bit mask, see smartctl(8)).", serve.Gauge, d...),
+		exitBit:         serve.NewMetricDef(p+"exit_status_bit", "One smartctl exit status bit: 0 command line, 1 open failed or low power, 2 SMART command failed, 3 disk failing, 4 prefail attribute at threshold, 5 attribute at threshold in the past, 6 error log has errors, 7 self-test log has errors.", serve.Gauge, "device", "bit"),
+		health:          serve.NewMetricDef(p+"health_passed", "SMART overall health self-assessment: 1 passed, 0 failing.", serve.Gauge, d...),
+		temp:            serve.NewMetricDef(p+"temperature_celsius", "Current disk temperature.", serve.Gauge, d...),
+		powerOn:         serve.NewMetricDef(p+"power_on_seconds", "Power-on time.", serve.Gauge, d...),
+		cycles:          serve.NewMetricDef(p+"power_cycles", "Power cycle count.", serve.Gauge, d...),
+		realloc:         serve.NewMetricDef(p+"reallocated_sectors", "ATA attribute 5 (Reallocated_Sector_Ct), raw.", serve.Gauge, d...),
+		pending:         serve.NewMetricDef(p+"pending_sectors", "ATA attribute 197 (Current_Pending_Sector), raw.", serve.Gauge, d...),
+		uncorrectable:   serve.NewMetricDef(p+"offline_uncorrectable_sectors", "ATA attribute 198 (Offline_Uncorrectable), raw.", serve.Gauge, d...),
+		crc:             serve.NewMetricDef(p+"udma_crc_errors", "ATA attribute 199 (UDMA_CRC_Error_Count), raw: cabling errors.", serve.Gauge, d...),
+		pctUsed:         serve.NewMetricDef(p+"nvme_percentage_used_ratio", "NVMe endurance used, 0–1 (may exceed 1).", serve.Gauge, d...),
+		spare:           serve.NewMetricDef(p+"nvme_available_spare_ratio", "NVMe available spare, 0–1.", serve.Gauge, d...),
+		media:           serve.NewMetricDef(p+"nvme_media_errors", "NVMe media and data integrity errors.", serve.Gauge, d...),
+		critical:        serve.NewMetricDef(p+"nvme_critical_warning", "NVMe critical warning bit field (0 is fine).", serve.Gauge, d...),
+		unsafe:          serve.NewMetricDef(p+"nvme_unsafe_shutdowns", "NVMe unsafe shutdowns.", serve.Gauge, d...),
+		grownDefects:    serve.NewMetricDef(p+"scsi_grown_defects", "SCSI/SAS grown defect list: blocks the disk remapped since it left the factory.", serve.Gauge, d...),
+		scsiUncorrected: serve.NewMetricDef(p+"scsi_uncorrected_errors", "SCSI/SAS error counter log: errors the disk could not correct, per operation (read, write, verify), since manufacture or the last log reset.", serve.Gauge, "device", "operation"),
 	}
 }
 
@@ -199,12 +225,12 @@ func Metrics() []*serve.MetricDef { return newMetrics().all() }
 
 func (m metrics) all() []*serve.MetricDef {
 	return []*serve.MetricDef{m.info, m.standby, m.exitStatus, m.exitBit, m.health, m.temp, m.powerOn, m.cycles,
-		m.realloc, m.pending, m.uncorrectable, m.crc, m.pctUsed, m.spare, m.media, m.critical, m.unsafe}
+		m.realloc, m.pending, m.uncorrectable, m.crc, m.pctUsed, m.spare, m.media, m.critical, m.unsafe, m.grownDefects, m.scsiUncorrected}
 }
 
 func (c *Collector) emit(b *serve.Metrics, r Report) {
 	m, dev := c.m, r.Device
-	b.Add(m.info, 1, dev, r.Type, r.Protocol, r.Model, r.Serial, r.Firmware)
+	b.Add(m.info, 1, dev, r.Type, r.Protocol, r.Vendor, r.Model, r.Serial, r.Firmware)
 	sb := 0.0
 	if r.Standby {
 		sb = 1
@@ -241,4 +267,10 @@ func (c *Collector) emit(b *serve.Metrics, r Report) {
 	opt(m.media, r.MediaErrors, 1)
 	opt(m.critical, r.CriticalWarning, 1)
 	opt(m.unsafe, r.UnsafeShutdowns, 1)
+	opt(m.grownDefects, r.GrownDefects, 1)
+	for _, op := range SCSIOperations {
+		if v, ok := r.Uncorrected[op]; ok {
+			b.Add(m.scsiUncorrected, v, dev, op)
+		}
+	}
 }

@@ -14,6 +14,7 @@ type Report struct {
 	Device   string // the path smartctl was given
 	Type     string // smartctl device type (sat, nvme, scsi, ...)
 	Protocol string // ATA, NVMe, SCSI
+	Vendor   string // SCSI vendor; empty for ATA and NVMe
 	Model    string
 	Serial   string
 	Firmware string
@@ -43,7 +44,16 @@ type Report struct {
 	MediaErrors     float64
 	CriticalWarning float64
 	UnsafeShutdowns float64
+	// SCSI (SAS) logs.
+	GrownDefects float64 // elements in the grown defect list
+	// Uncorrected errors from the error counter log pages, by operation
+	// (read, write, verify); an operation is absent when the disk has no
+	// page for it.
+	Uncorrected map[string]float64
 }
+
+// SCSIOperations are the error counter log pages smartctl reports, in order.
+var SCSIOperations = []string{"read", "write", "verify"}
 
 type smartJSON struct {
 	JSONFormatVersion []int `json:"json_format_version"`
@@ -62,7 +72,19 @@ type smartJSON struct {
 	ModelName       string `json:"model_name"`
 	SerialNumber    string `json:"serial_number"`
 	FirmwareVersion string `json:"firmware_version"`
-	SmartStatus     *struct {
+	// SCSI identity: smartctl >= 7.3 prefixes the names with scsi_;
+	// 7.1 and 7.2 print vendor, model_name and revision.
+	SCSIVendor    string `json:"scsi_vendor"`
+	Vendor        string `json:"vendor"`
+	SCSIModelName string `json:"scsi_model_name"`
+	SCSIRevision  string `json:"scsi_revision"`
+	Revision      string `json:"revision"`
+	// SCSI logs.
+	SCSIGrownDefectList *float64 `json:"scsi_grown_defect_list"`
+	SCSIErrorCounterLog map[string]struct {
+		TotalUncorrectedErrors *float64 `json:"total_uncorrected_errors"`
+	} `json:"scsi_error_counter_log"`
+	SmartStatus *struct {
 		Passed *bool `json:"passed"`
 	} `json:"smart_status"`
 	Temperature *struct {
@@ -114,9 +136,10 @@ func Parse(b []byte, exitCode int) (Report, error) {
 		return Report{}, fmt.Errorf("smartctl JSON: json_format_version %v is not 1.x", j.JSONFormatVersion)
 	}
 	r := Report{Device: j.Device.Name, Type: j.Device.Type, Protocol: j.Device.Protocol,
-		Model: j.ModelName, Serial: j.SerialNumber, Firmware: j.FirmwareVersion, ExitStatus: exitCode,
+		Vendor: first(j.SCSIVendor, j.Vendor), Model: first(j.ModelName, j.SCSIModelName), Serial: j.SerialNumber,
+		Firmware: first(j.FirmwareVersion, j.SCSIRevision, j.Revision), ExitStatus: exitCode,
 		TemperatureC: -1, PowerOnHours: -1, PowerCycles: -1, Reallocated: -1, Pending: -1, Uncorrectable: -1, CRCErrors: -1,
-		PercentUsed: -1, AvailableSpare: -1, MediaErrors: -1, CriticalWarning: -1, UnsafeShutdowns: -1}
+		PercentUsed: -1, AvailableSpare: -1, MediaErrors: -1, CriticalWarning: -1, UnsafeShutdowns: -1, GrownDefects: -1}
 	if j.Smartctl.ExitStatus != nil {
 		r.ExitStatus = *j.Smartctl.ExitStatus
 	}
@@ -179,7 +202,28 @@ func Parse(b []byte, exitCode int) (Report, error) {
 		set(&r.MediaErrors, n.MediaErrors)
 		set(&r.UnsafeShutdowns, n.UnsafeShutdowns)
 	}
+	if j.SCSIGrownDefectList != nil {
+		r.GrownDefects = *j.SCSIGrownDefectList
+	}
+	for _, op := range SCSIOperations {
+		if e, ok := j.SCSIErrorCounterLog[op]; ok && e.TotalUncorrectedErrors != nil {
+			if r.Uncorrected == nil {
+				r.Uncorrected = map[string]float64{}
+			}
+			r.Uncorrected[op] = *e.TotalUncorrectedErrors
+		}
+	}
 	return r, nil
+}
+
+// first returns the first non-empty string.
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // rawCount prefers the leading number of raw.string ("1975", "0"); vendors

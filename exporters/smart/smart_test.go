@@ -49,12 +49,6 @@ func TestParseFixtures(t *testing.T) {
 			}
 			return nil
 		},
-		"published/scrutiny-smartctl-7.1-nvme.json": func(r Report) error {
-			if r.Protocol != "NVMe" || r.PercentUsed != 0 || r.AvailableSpare != 100 || r.UnsafeShutdowns != 43 || r.TemperatureC != 36 {
-				return fmt.Errorf("%+v", r)
-			}
-			return nil
-		},
 		"smartctl-7.3-local/sleep-mode-sat-devnull.json": func(r Report) error {
 			if !r.Standby || r.OpenFailed || r.HealthKnown {
 				return fmt.Errorf("%+v", r)
@@ -83,6 +77,44 @@ func TestParseFixtures(t *testing.T) {
 		},
 		"smartctl-7.4-qemu/nvme1-d-nvme-critical-warning.json": func(r Report) error {
 			if r.Protocol != "NVMe" || r.HealthPassed || r.CriticalWarning != 4 || r.ExitStatus&BitDiskFailing == 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		// SAS disks: identity in scsi_* (smartctl >= 7.3) or vendor /
+		// model_name / revision (7.1, 7.2); grown defects and the error
+		// counter log pages.
+		"published/smartctl_exporter-7.4-sas-seagate-st373453lc-grown-defects.json": func(r Report) error {
+			if r.Protocol != "SCSI" || r.Vendor != "SEAGATE" || r.Model != "SEAGATE ST373453LC" || r.Firmware != "DX10" ||
+				!r.HealthPassed || r.GrownDefects != 260 || len(r.Uncorrected) != 2 || r.Uncorrected["read"] != 1 || r.Uncorrected["write"] != 535 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"published/smartctl_exporter-7.3-sas-hitachi-h109060sesun600g.json": func(r Report) error {
+			if r.Vendor != "HITACHI" || r.Model != "HITACHI H109060SESUN600G" || r.Firmware != "A31A" ||
+				r.GrownDefects != 0 || len(r.Uncorrected) != 3 || r.Uncorrected["verify"] != 0 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"published/checkmk-smartctl-7.2-sas-toshiba-al13sxb60en.json": func(r Report) error {
+			if r.Vendor != "TOSHIBA" || r.Model != "TOSHIBA AL13SXB60EN" || r.Firmware != "5702" || r.TemperatureC != 41 ||
+				r.GrownDefects != 0 || len(r.Uncorrected) != 2 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		"published/smartctl_exporter-7.1-sas-megaraid-toshiba-mg08sca16tey.json": func(r Report) error {
+			if r.Type != "megaraid,1" || r.Vendor != "TOSHIBA" || r.Model != "TOSHIBA MG08SCA16TEY" || r.Firmware != "EJ08" || len(r.Uncorrected) != 3 {
+				return fmt.Errorf("%+v", r)
+			}
+			return nil
+		},
+		// ATA and NVMe documents have no SCSI logs.
+		"published/scrutiny-smartctl-7.1-nvme.json": func(r Report) error {
+			if r.Protocol != "NVMe" || r.Vendor != "" || r.GrownDefects != -1 || r.Uncorrected != nil ||
+				r.PercentUsed != 0 || r.AvailableSpare != 100 || r.UnsafeShutdowns != 43 || r.TemperatureC != 36 {
 				return fmt.Errorf("%+v", r)
 			}
 			return nil
@@ -133,6 +165,16 @@ func TestCollectorGolden(t *testing.T) {
 		// "scsi" and two NVMe controllers, the second reporting critical
 		// warning 0x04 (reliability degraded, exit status 8).
 		{"qemu-scan-sat-nvme-critical-warning", Config{}, qemuReplies, ""},
+		// The two healthy disks of the same guest, listed by hand: a
+		// homelab whose disks are all fine (the dashboards' healthy
+		// scenario).
+		{"qemu-sat-nvme-healthy", Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/nvme0", Type: "nvme"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a /dev/sda":           exitReply(t, "smartctl-7.4-qemu/sda-sat-autodetected.json"),
+					"smartctl --json --nocheck=standby -a -d nvme /dev/nvme0": exitReply(t, "smartctl-7.4-qemu/nvme0-d-nvme.json"),
+				}
+			}, ""},
 		{"scan-empty", Config{}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --scan --json": {StdoutFile: fixture("smartctl-7.3-local/scan-empty.json")}}
 		}, ""},
@@ -152,13 +194,36 @@ func TestCollectorGolden(t *testing.T) {
 		{"permission-denied", Config{Devices: []Device{{Path: "/dev/sda"}}}, func(t *testing.T) map[string]cmdrun.Reply {
 			return map[string]cmdrun.Reply{"smartctl --json --nocheck=standby -a /dev/sda": {Err: fmt.Errorf("smartctl: %w", cmdrun.ErrPermission)}}
 		}, "permission denied"},
+		// SAS disks as smartctl 7.1 to 7.4 print them: a healthy one behind
+		// a MegaRAID controller, one with the old field names, and one whose
+		// SMART health says PASSED with 260 grown defects and 535
+		// uncorrected write errors.
+		{"sas", Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/da5"}, {Path: "/dev/sdb"}, {Path: "/dev/sdc"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a -d megaraid,1 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.1-sas-megaraid-toshiba-mg08sca16tey.json"),
+					"smartctl --json --nocheck=standby -a /dev/da5":                 exitReply(t, "published/checkmk-smartctl-7.2-sas-toshiba-al13sxb60en.json"),
+					"smartctl --json --nocheck=standby -a /dev/sdb":                 exitReply(t, "published/smartctl_exporter-7.3-sas-hitachi-h109060sesun600g.json"),
+					"smartctl --json --nocheck=standby -a /dev/sdc":                 exitReply(t, "published/smartctl_exporter-7.4-sas-seagate-st373453lc-grown-defects.json"),
+				}
+			}, ""},
+		// Three SAS disks behind one MegaRAID controller share its path:
+		// each gets the type in its device label.
+		{"megaraid-shared-path", Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,0"}, {Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,2"}}},
+			func(t *testing.T) map[string]cmdrun.Reply {
+				return map[string]cmdrun.Reply{
+					"smartctl --json --nocheck=standby -a -d megaraid,0 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.4-sas-megaraid0-toshiba-al15seb24eqy.json"),
+					"smartctl --json --nocheck=standby -a -d megaraid,1 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.1-sas-megaraid-toshiba-mg08sca16tey.json"),
+					"smartctl --json --nocheck=standby -a -d megaraid,2 /dev/bus/0": exitReply(t, "published/smartctl_exporter-7.4-sas-megaraid2-toshiba-al15seb24eqy.json"),
+				}
+			}, ""},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			c, err := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, uerr := c.Update(context.Background())
+			res, uerr := c.Update(context.Background())
 			if sc.wantErr == "" && uerr != nil {
 				t.Fatalf("update: %v", uerr)
 			}
@@ -168,6 +233,7 @@ func TestCollectorGolden(t *testing.T) {
 			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies(t)), nil)
 			out, _ := servetest.Scrape(t, c2, testNow)
 			servetest.Golden(t, filepath.Join("testdata", "golden", sc.name+".prom"), out, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", sc.name+".homepage.json"), c.Name(), c.Describe(), res, uerr, testNow, *update)
 		})
 	}
 }
@@ -188,7 +254,8 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{Config{Devices: []Device{{Path: "sda"}}}, "devices[0].path"},
-		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, "devices[1].path"},
+		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, `devices[1]: "/dev/sda" listed twice`},
+		{Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,1"}}}, `devices[1]: "/dev/bus/0 megaraid,1" listed twice`},
 		{Config{Devices: []Device{{Path: "/dev/sda", Type: "-x"}}}, "devices[0].type"},
 	} {
 		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -80,7 +80,7 @@ func TestCapturedGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, updErr := c.Update(context.Background())
+				res, updErr := c.Update(context.Background())
 				wantErr := strings.HasPrefix(name, "00-no-such-pool")
 				if (updErr != nil) != wantErr {
 					t.Fatalf("%s: update error %v, want error: %v", format, updErr, wantErr)
@@ -88,6 +88,7 @@ func TestCapturedGolden(t *testing.T) {
 				c2, _ := New(cfg, cmdrun.NewFake(replies), func() time.Time { return capturedNow }, nil)
 				got, _ := servetest.Scrape(t, c2, capturedNow)
 				servetest.Golden(t, filepath.Join("testdata", "golden", "captured", name+"."+format+".prom"), got, *update)
+				servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", "captured", name+"."+format+".homepage.json"), c.Name(), c.Describe(), res, updErr, capturedNow, *update)
 				out[format] = got
 			}
 			if out["json"] != nil && out["text"] != nil {

@@ -47,11 +47,17 @@ func fmtTime(t time.Time) string {
 // Every captured zpool status output parses, and the result is pinned.
 func TestParseStatusGolden(t *testing.T) {
 	for _, kind := range []string{"text", "json"} {
-		files, _ := filepath.Glob(filepath.Join("testdata", kind, "*."+map[string]string{"text": "txt", "json": "json"}[kind]))
+		pattern := filepath.Join("testdata", kind, "*."+map[string]string{"text": "txt", "json": "json"}[kind])
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tested := 0
 		for _, f := range files {
 			if kind == "json" && !strings.Contains(f, "status") {
 				continue
 			}
+			tested++
 			t.Run(filepath.Base(f), func(t *testing.T) {
 				b, err := os.ReadFile(f)
 				if err != nil {
@@ -71,6 +77,9 @@ func TestParseStatusGolden(t *testing.T) {
 				}
 				servetest.Golden(t, filepath.Join("testdata", "golden", "parse", filepath.Base(f)+".txt"), dump(pools), *update)
 			})
+		}
+		if tested == 0 {
+			t.Errorf("no zpool status captures match %s", pattern)
 		}
 	}
 }
@@ -226,7 +235,7 @@ func TestCollectorGolden(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			_, updErr := c.Update(ctx)
+			res, updErr := c.Update(ctx)
 			if sc.wantErr == "" && updErr != nil {
 				t.Fatalf("update: %v", updErr)
 			}
@@ -239,6 +248,7 @@ func TestCollectorGolden(t *testing.T) {
 			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies), func() time.Time { return testNow }, nil)
 			out, _ := servetest.Scrape(t, c2, testNow)
 			servetest.Golden(t, filepath.Join("testdata", "golden", "metrics", sc.name+".prom"), out, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", "metrics", sc.name+".homepage.json"), c.Name(), c.Describe(), res, updErr, testNow, *update)
 		})
 	}
 }

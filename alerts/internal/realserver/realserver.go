@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,14 @@ func LokiTool() Tool {
 // mail it received, built from its own tools module (.ci/tools/mailpit).
 func MailpitTool() Tool {
 	return Tool{"mailpit", "github.com/axllent/mailpit", "v1.31.2", "mailpit"}
+}
+
+// PromtoolTool is Prometheus' promtool (Prometheus v3.16), used to compare
+// verdicts on promtool rule test files, built from its own tools module
+// (.ci/tools/prometheus: Prometheus' dependencies clash with
+// VictoriaMetrics'). A cold build takes several minutes.
+func PromtoolTool() Tool {
+	return Tool{"promtool", "github.com/prometheus/prometheus/cmd/promtool", "v0.316.0", "prometheus"}
 }
 
 // CacheDir is where built binaries are kept: $HLALERT_TOOLS_CACHE, or the
@@ -246,6 +255,30 @@ func StartVictoriaMetrics(t testing.TB, extraFlags ...string) *Server {
 // is stopped when the test ends.
 func StartLoki(t testing.TB) *Server {
 	t.Helper()
+	return StartLokiWith(t, LokiOptions{})
+}
+
+// LokiOptions adds settings to the configuration StartLokiWith writes.
+type LokiOptions struct {
+	// Limits are extra keys under limits_config, one "key: value" each.
+	Limits []string
+	// QueryRange are keys under query_range, one "key: value" each.
+	QueryRange []string
+	// Querier are keys under querier, one "key: value" each.
+	Querier []string
+}
+
+func indentYAML(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+// StartLokiWith is StartLoki with extra configuration.
+func StartLokiWith(t testing.TB, opts LokiOptions) *Server {
+	t.Helper()
 	bin := BuildT(t, LokiTool())
 	port, grpc := FreePort(t), FreePort(t)
 	s := &Server{
@@ -255,7 +288,14 @@ func StartLoki(t testing.TB) *Server {
 		bin:  bin,
 	}
 	s.URL = "http://" + s.Addr
-	cfg := fmt.Sprintf(lokiConfig, port, grpc, s.Dir)
+	cfg := fmt.Sprintf(lokiConfig, port, grpc, s.Dir) + "limits_config:\n  reject_old_samples: false\n  allow_structured_metadata: true\n" +
+		indentYAML(opts.Limits)
+	if len(opts.QueryRange) > 0 {
+		cfg += "query_range:\n" + indentYAML(opts.QueryRange)
+	}
+	if len(opts.Querier) > 0 {
+		cfg += "querier:\n" + indentYAML(opts.Querier)
+	}
 	path := filepath.Join(s.Dir, "loki.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatalf("write loki config: %v", err)
@@ -296,9 +336,6 @@ schema_config:
       index:
         prefix: index_
         period: 24h
-limits_config:
-  reject_old_samples: false
-  allow_structured_metadata: true
 query_scheduler:
   max_outstanding_requests_per_tenant: 4096
 frontend:

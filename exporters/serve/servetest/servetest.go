@@ -6,7 +6,10 @@ package servetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,4 +186,54 @@ func diff(want, got string) string {
 		return "(same lines, different order or count)"
 	}
 	return b.String()
+}
+
+// Homepage runs a collector's update result (res and its error) through a
+// serve.Server whose clock is now and returns the JSON the server answers
+// on /api/homepage/<name>, indented: what Homepage's customapi widget
+// reads.
+func Homepage(t testing.TB, name string, defs []*serve.MetricDef, res serve.Result, updErr error, now time.Time) []byte {
+	t.Helper()
+	c := fixed{name: name, defs: defs, res: res, err: updErr}
+	srv, err := serve.New([]serve.Job{{Collector: c, Interval: time.Minute}}, serve.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatalf("serve.New: %v", err)
+	}
+	srv.UpdateOnce(context.Background(), name)
+	h, err := srv.Handler()
+	if err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/homepage/"+name, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /api/homepage/%s: %d %s", name, rec.Code, rec.Body)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, bytes.TrimSpace(rec.Body.Bytes()), "", "  "); err != nil {
+		t.Fatalf("homepage JSON: %v", err)
+	}
+	out.WriteByte('\n')
+	return out.Bytes()
+}
+
+// GoldenHomepage compares Homepage's JSON with the golden file at path
+// (rewritten when update is set).
+func GoldenHomepage(t testing.TB, path, name string, defs []*serve.MetricDef, res serve.Result, updErr error, now time.Time, update bool) {
+	t.Helper()
+	Golden(t, path, Homepage(t, name, defs, res, updErr, now), update)
+}
+
+// fixed is a collector whose update returns a fixed result.
+type fixed struct {
+	name string
+	defs []*serve.MetricDef
+	res  serve.Result
+	err  error
+}
+
+func (f fixed) Name() string                 { return f.name }
+func (f fixed) Describe() []*serve.MetricDef { return f.defs }
+func (f fixed) Update(context.Context) (serve.Result, error) {
+	return f.res, f.err
 }

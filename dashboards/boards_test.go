@@ -1,0 +1,276 @@
+package dashboards
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hlalert/hlalert/alerts/lqlengine"
+	"github.com/hlalert/hlalert/alerts/rulefmt"
+	"github.com/hlalert/hlalert/dashboards/boardcheck"
+	"github.com/hlalert/hlalert/dashboards/homelab"
+)
+
+// statusRow is the overview row whose tiles answer "is anything wrong?".
+const statusRow = "Is anything wrong?"
+
+var homelabs = struct {
+	sync.Mutex
+	m map[string]*homelab.Homelab
+}{m: map[string]*homelab.Homelab{}}
+
+// replay loads (once per test binary) a scenario of homelab/scenarios.yaml.
+func replay(t *testing.T, name string) *homelab.Homelab {
+	t.Helper()
+	homelabs.Lock()
+	defer homelabs.Unlock()
+	if h, ok := homelabs.m[name]; ok {
+		return h
+	}
+	h, err := homelab.Load(context.Background(), ReplayOptions(".."), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	homelabs.m[name] = h
+	return h
+}
+
+func known(t *testing.T) *boardcheck.Known {
+	t.Helper()
+	files, errs := rulefmt.LoadGlobs([]string{"../rules/*.rules.yml"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	k, err := boardcheck.NewKnown(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func committed(t *testing.T) []*boardcheck.Board {
+	t.Helper()
+	paths, err := filepath.Glob("*.json")
+	if err != nil || len(paths) != 8 {
+		t.Fatalf("want the eight boards, found %v (%v)", paths, err)
+	}
+	var out []*boardcheck.Board
+	for _, p := range paths {
+		b, err := boardcheck.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func parseLogQL(expr string) error { return lqlengine.Check(expr) }
+
+// Every committed board decodes strictly; every MetricsQL query runs on the
+// embedded engine and reads known metrics; every LogQL query parses; and on
+// the healthy homelab every MetricsQL query returns data.
+func TestBoardsShowData(t *testing.T) {
+	h := replay(t, "healthy")
+	k := known(t)
+	for _, b := range committed(t) {
+		t.Run(b.Path, func(t *testing.T) {
+			probs := boardcheck.Check(context.Background(), b, boardcheck.Options{Known: k, Query: h.Query, ParseLogQL: parseLogQL})
+			for _, p := range probs {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// Panels that may be empty (they set noValue, like "No alert is firing")
+// show data on the failing homelab: they are not always empty.
+func TestNoValuePanelsFillUp(t *testing.T) {
+	h := replay(t, "failing")
+	n := 0
+	for _, b := range committed(t) {
+		for _, p := range b.Panels {
+			if p.NoValue == "" {
+				continue
+			}
+			n++
+			vals, err := boardcheck.Values(context.Background(), b, p, h.Query)
+			if err != nil || len(vals) == 0 {
+				t.Errorf("%s: %s shows nothing on the failing homelab (%v)", b.Path, p.Where(nil), err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no panel sets noValue")
+	}
+}
+
+// On the failing homelab every status tile of the overview is red; on the
+// healthy one none is.
+func TestOverviewTurnsRed(t *testing.T) {
+	b, err := boardcheck.Load("overview.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []struct {
+		name    string
+		wantRed bool
+	}{{"healthy", false}, {"failing", true}} {
+		h := replay(t, sc.name)
+		n := 0
+		for _, p := range b.Panels {
+			if p.Row != statusRow {
+				continue
+			}
+			n++
+			red, err := isRed(b, p, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := sc.wantRed
+			if sc.name == "healthy" && p.Title == "Firing alerts" {
+				// The node_exporter captures come from a VM without NTP
+				// (node_timex_sync_status 0, maxerror 16s): the shipped
+				// HostClockUnsynchronised rightly fires on them, and it
+				// is the only warning or critical alert of the healthy
+				// homelab.
+				want = true
+				v, err := h.Query(context.Background(), `count by (alertname) (ALERTS{alertstate="firing", severity=~"critical|warning"})`)
+				if err != nil || len(v) != 1 || v[0].Labels.Get("alertname") != "HostClockUnsynchronised" {
+					t.Errorf("healthy homelab fires %v (%v), want only HostClockUnsynchronised", v, err)
+				}
+			}
+			if red != want {
+				t.Errorf("%s: %s red = %v, want %v", sc.name, p.Where(nil), red, want)
+			}
+		}
+		if n < 7 {
+			t.Errorf("only %d status tiles in row %q", n, statusRow)
+		}
+	}
+}
+
+func isRed(b *boardcheck.Board, p boardcheck.Panel, h *homelab.Homelab) (bool, error) {
+	vals, err := boardcheck.Values(context.Background(), b, p, h.Query)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vals {
+		if p.Colour(v.V) == "red" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Each check fails on a board broken the way community boards break.
+func TestBrokenBoardsFail(t *testing.T) {
+	h := replay(t, "healthy")
+	k := known(t)
+	data, err := readFile("overview.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"unknown field", `"transparent": false,`, `"transparent": false, "colour": "red",`, `unexpected field 'colour'`},
+		{"renamed metric", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_healthy)`,
+			`metric hlexporter_zfs_pool_healthy is not exported`},
+		{"renamed metric shows nothing", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_healthy)`,
+			`panel 14 "Pool health" query A: returns no data`},
+		{"label that never matches", `max by (instance, pool) (hlexporter_zfs_pool_health)`, `max by (instance, pool) (hlexporter_zfs_pool_health{pool=\"rpool\"})`,
+			`returns no data`},
+		{"unsupported function", `count(ALERTS{alertstate=\"firing\", severity=~\"critical|warning\"})`, `count(range_trim_outliers(1, ALERTS{alertstate=\"firing\"}))`,
+			`not supported by the embedded engine`},
+		{"metric by pattern", `count(ALERTS{alertstate=\"firing\", severity=~\"critical|warning\"})`, `count({__name__=~\"ALERTS.*\"})`, `picks metrics by a pattern`},
+		{"unknown variable", `{alertstate=\"firing\", severity`, `{alertstate=\"$state\", severity`, `unknown template variable $state`},
+		{"parse error", `count(ALERTS{alertstate=\"firing\", severity=~\"critical|warning\"})`, `count(ALERTS{alertstate=\"firing\"}`, `parse`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !bytes.Contains(data, []byte(tc.old)) {
+				t.Fatalf("overview.json has no %s", tc.old)
+			}
+			broken := bytes.Replace(data, []byte(tc.old), []byte(tc.new), 1)
+			b, err := boardcheck.Parse("overview.json", broken)
+			var msgs []string
+			if err != nil {
+				msgs = append(msgs, err.Error())
+			} else {
+				for _, p := range boardcheck.Check(context.Background(), b, boardcheck.Options{Known: k, Query: h.Query, ParseLogQL: parseLogQL}) {
+					msgs = append(msgs, p.Error())
+				}
+			}
+			if !strings.Contains(strings.Join(msgs, "\n"), tc.want) {
+				t.Errorf("problems %q, want one containing %q", msgs, tc.want)
+			}
+		})
+	}
+}
+
+// A LogQL query that does not parse is caught.
+func TestBrokenLogQLFails(t *testing.T) {
+	data, err := readFile("logs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := bytes.Replace(data, []byte(`|= \"Out of memory: Killed process\"`), []byte(`|= Out of memory`), 1)
+	b, err := boardcheck.Parse("logs.json", broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs := boardcheck.Check(context.Background(), b, boardcheck.Options{ParseLogQL: parseLogQL})
+	if len(probs) == 0 || !strings.Contains(probs[0].Error(), "LogQL") {
+		t.Errorf("problems = %v, want a LogQL parse error", probs)
+	}
+}
+
+// The failing homelab's status tiles stop turning red when the red step
+// is lifted out of reach: the red is the thresholds' doing, not a constant.
+func TestStatusNeedsThreshold(t *testing.T) {
+	b, err := boardcheck.Load("overview.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := replay(t, "failing")
+	high := 1000.0
+	for _, p := range b.Panels {
+		if p.Row != statusRow {
+			continue
+		}
+		for i, s := range p.Thresholds {
+			if s.Color == "red" {
+				p.Thresholds[i].Value = &high
+			}
+		}
+		if red, err := isRed(b, p, h); err != nil || red {
+			t.Errorf("%s red = %v (%v) with the red step at 1000", p.Where(nil), red, err)
+		}
+	}
+}
+
+// TestPreviewFresh fails when the committed preview differs from what the
+// boards show over the replayed homelabs: run go generate ./dashboards/... .
+func TestPreviewFresh(t *testing.T) {
+	files, err := Previews(context.Background(), ".", func(sc string) (*homelab.Homelab, error) { return replay(t, sc), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := readFile(filepath.Join("preview", name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("preview/%s is stale (%v): run go generate ./dashboards/...", name, err)
+		}
+	}
+	// The failing page shows the overview's status tiles red, the healthy
+	// one green.
+	if !bytes.Contains(files["failing.html"], []byte(`<div class="v c-red">repositories<b>`)) {
+		t.Error("failing.html: the backup-problems tile is not red")
+	}
+	if !bytes.Contains(files["healthy.html"], []byte(`<div class="v c-green">repositories<b>0</b>`)) {
+		t.Error("healthy.html: the backup-problems tile is not green")
+	}
+}
