@@ -269,7 +269,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		interval = f.EvaluationInterval
 	}
 	st := series.NewStore()
-	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds()); err != nil {
+	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds(), inputUntil(f, t, start)); err != nil {
 		return []Failure{{Pos: t.Pos, What: err.Error()}}
 	}
 	eng, err := opts.NewEngine(st)

@@ -57,7 +57,8 @@ func MailpitTool() Tool {
 // PromtoolTool is Prometheus' promtool (Prometheus v3.16), used to compare
 // verdicts on promtool rule test files, built from its own tools module
 // (.ci/tools/prometheus: Prometheus' dependencies clash with
-// VictoriaMetrics'). A cold build takes several minutes.
+// VictoriaMetrics'). A cold build compiles 1,364 packages: 12 min user +
+// 3 min system CPU (64 min wall on a shared 2-core machine at load 25).
 func PromtoolTool() Tool {
 	return Tool{"promtool", "github.com/prometheus/prometheus/cmd/promtool", "v0.316.0", "prometheus"}
 }
