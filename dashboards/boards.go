@@ -293,10 +293,12 @@ func alerting() *dashboard.DashboardBuilder {
 }
 
 // journal is the stream selector of the systemd journal as Alloy ships it.
-// journalErrors are its lines at level err or worse.
+// journalErrors are its lines at level error or worse (Alloy's level is the
+// journal priority keyword: emerg, alert, crit, error, warning, notice,
+// info, debug; priority 3 is "error", not syslog's "err").
 const (
 	journal       = `{job="systemd-journal", host=~"$host"}`
-	journalErrors = `{job="systemd-journal", host=~"$host", level=~"err|crit|alert|emerg"}`
+	journalErrors = `{job="systemd-journal", host=~"$host", level=~"error|crit|alert|emerg"}`
 )
 
 func logsBoard() *dashboard.DashboardBuilder {
@@ -314,7 +316,7 @@ func logsBoard() *dashboard.DashboardBuilder {
 			Query(dashboard.StringOrMap{String: ptr(`label_values({job="systemd-journal"}, host)`)}).
 			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 			Multi(true).IncludeAll(true).AllValue(".*").Current(option("All", "$__all"))).
-		WithPanel(graph("Journal errors by host and unit", "Lines at level err or worse per hour.", "none", 24,
+		WithPanel(graph("Journal errors by host and unit", "Lines at level error or worse per hour.", "none", 24,
 			lq(errorsExpr, "{{host}} {{unit}}")).
 			Links([]cog.Builder[dashboard.DashboardLink]{explore("Explore error lines", journalErrors)})).
 		WithPanel(graph("SSH authentication failures", "Failed passwords and invalid users per host and hour.", "none", 12,
@@ -323,7 +325,7 @@ func logsBoard() *dashboard.DashboardBuilder {
 		WithPanel(graph("OOM kills", "Kernel OOM killer invocations per host and hour.", "none", 12,
 			lq(`sum by (host) (count_over_time(`+oomExpr+` [1h]))`, "{{host}}")).
 			Links([]cog.Builder[dashboard.DashboardLink]{explore("Explore OOM kills", oomExpr)})).
-		WithPanel(logPanel("Error lines", "The newest journal lines at level err or worse.", 24,
+		WithPanel(logPanel("Error lines", "The newest journal lines at level error or worse.", 24,
 			lq(journalErrors, "")))
 }
 

@@ -333,7 +333,7 @@ func checkUnits(res map[string]any) []string {
 		if !p.dynamicUser && str(sc, "User") == "" {
 			bad = append(bad, fmt.Sprintf("%s: runs as root (no User, no DynamicUser)", u))
 		}
-		if c, ok := strings.CutPrefix(u, "hlexporter-"); ok && !strings.HasSuffix(str(sc, "ExecStart"), "--collectors "+c) {
+		if c, ok := strings.CutPrefix(u, "hlexporter-"); ok && !strings.Contains(str(sc, "ExecStart")+" ", "--collectors "+c+" ") {
 			bad = append(bad, fmt.Sprintf("%s: ExecStart %q does not run only its collector", u, str(sc, "ExecStart")))
 		}
 	}
@@ -929,7 +929,7 @@ func TestCaddyStaysPrivate(t *testing.T) {
 func TestOpeningIsExplicit(t *testing.T) {
 	e := setup(t)
 	res := e.mustEval(t, filepath.Join(e.root, "nix", "eval", "machines", "nas.nix"),
-		writeModule(t, `{ services.hlexporter = { listenAddress = "192.168.1.10"; openFirewall = true; }; }`))
+		writeModule(t, `{ services.hlexporter = { listenAddress = "192.168.1.10"; openFirewall = true; webConfigFile = "/run/agenix/hlexporter-web"; }; }`))
 	if got := slices.Sorted(slices.Values(strs(res, "firewall.allowedTCPPorts"))); !slices.Equal(got, []string{"9808", "9809", "9810", "9811"}) {
 		t.Errorf("firewall opens %v, want the four collectors' ports", got)
 	}
@@ -940,6 +940,12 @@ func TestOpeningIsExplicit(t *testing.T) {
 	for _, tgt := range get(res, "hlexporter.scrapeTargets").([]any) {
 		if !strings.HasPrefix(str(tgt, "address"), "192.168.1.10:") {
 			t.Errorf("scrape target %v does not use the listen address", tgt)
+		}
+		unit := str(tgt, "unit")
+		sc := get(res, "systemd."+unit+".serviceConfig")
+		if !strings.Contains(str(sc, "ExecStart"), "--web.config.file /run/credentials/"+unit+".service/web-config") ||
+			!slices.Contains(strs(sc, "LoadCredential"), "web-config:/run/agenix/hlexporter-web") {
+			t.Errorf("%s does not serve with the web config: %v", unit, sc)
 		}
 	}
 }
@@ -972,6 +978,8 @@ func TestBadValuesFailEvaluation(t *testing.T) {
 			[]string{"Failed assertions", "homelab.services.monitoring.watch must list"}},
 		{"grafana without secret key", `{ homelab.services.monitoring = { enable = true; role = "main"; }; }`,
 			[]string{"services.grafana.settings.security.secret_key", "no value defined"}},
+		{"remote without authentication", `{ services.hlexporter = { enable = true; listenAddress = "0.0.0.0"; collectors.zfs.enable = true; }; }`,
+			[]string{"Failed assertions", "services.hlexporter.listenAddress = \"0.0.0.0\" is beyond loopback", "webConfigFile"}},
 		{"port", `{ services.hlexporter.collectors.zfs.port = 99999; }`,
 			[]string{"services.hlexporter.collectors.zfs.port", "16 bit unsigned integer"}},
 	} {
@@ -1173,7 +1181,13 @@ func TestJournalLevelsInQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range badLevels(string(b)) {
+		var text strings.Builder // without YAML comment lines
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+				text.WriteString(line + "\n")
+			}
+		}
+		for _, l := range badLevels(text.String()) {
 			t.Errorf("%s: level %s is not a journal priority keyword (%s)", f, l, strings.Join(journalLevels, ", "))
 		}
 	}

@@ -125,10 +125,25 @@ let
 
   configFile = name: yaml.generate "hlexporter-${name}.yaml" (configFor name false);
   checkFile = name: yaml.generate "hlexporter-${name}.check.yaml" (configFor name true);
+  # Beyond loopback hlexporter wants authentication (--web.config.file) or
+  # an explicit --web.allow-unauthenticated-remote. The web config is a
+  # credential the build cannot read: the build-time check stands in the
+  # allow flag for it, and the unit checks the file itself when it starts.
+  webFlags =
+    unit:
+    lib.optionals (cfg.webConfigFile != null) [
+      "--web.config.file"
+      "/run/credentials/${unit}.service/web-config"
+    ]
+    ++ lib.optional cfg.allowUnauthenticatedRemote "--web.allow-unauthenticated-remote";
+  checkWebFlags = lib.optionalString (
+    cfg.webConfigFile != null || cfg.allowUnauthenticatedRemote
+  ) " --web.allow-unauthenticated-remote";
+
   checkedConfig =
     name:
     pkgs.runCommand "hlexporter-${name}-config-checked" { nativeBuildInputs = [ cfg.package ]; } ''
-      hlexporter check --config ${checkFile name} --collectors ${name}
+      hlexporter check --config ${checkFile name} --collectors ${name}${checkWebFlags}
       ln -s ${configFile name} $out
     '';
 
@@ -220,6 +235,25 @@ in
       description = "Open the enabled collectors' ports in the firewall (for a scraper on another host).";
     };
 
+    webConfigFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/agenix/hlexporter-web-config";
+      description = ''
+        Prometheus web configuration (exporter-toolkit format: basic_auth_users
+        with bcrypt hashes, tls_server_config) that every unit serves with;
+        needed to listen beyond loopback. Handed to each unit as a systemd
+        credential (agenix-friendly); files it names must be readable by the
+        units.
+      '';
+    };
+
+    allowUnauthenticatedRemote = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Serve beyond loopback without authentication (--web.allow-unauthenticated-remote): anyone who reaches the port reads the metrics.";
+    };
+
     zfsPackage = mkOption {
       type = types.package;
       default = config.boot.zfs.package;
@@ -285,6 +319,10 @@ in
         message = "services.hlexporter.enable is set but no collector is: enable at least one of services.hlexporter.collectors.{${lib.concatStringsSep "," (lib.attrNames defaultPorts)}}.enable.";
       }
       {
+        assertion = hl.isLoopback cfg.listenAddress || cfg.webConfigFile != null || cfg.allowUnauthenticatedRemote;
+        message = "services.hlexporter.listenAddress = \"${cfg.listenAddress}\" is beyond loopback: set services.hlexporter.webConfigFile (basic auth or TLS client certificates) or, to serve anyone who reaches it, services.hlexporter.allowUnauthenticatedRemote = true.";
+      }
+      {
         assertion = cfg.collectors.backup.enable -> cfg.collectors.backup.user != null;
         message = "services.hlexporter.collectors.backup.user must name the user that owns the restic/borg password files.";
       }
@@ -304,8 +342,13 @@ in
           serviceConfig =
             hl.hardening
             // {
-              ExecStart = "${cfg.package}/bin/hlexporter serve --config ${checkedConfig name} --collectors ${name}";
-              LoadCredential = (sectionFor name).credentials;
+              ExecStart = lib.concatStringsSep " " (
+                [ "${cfg.package}/bin/hlexporter serve --config ${checkedConfig name} --collectors ${name}" ]
+                ++ webFlags (unitName name)
+              );
+              LoadCredential =
+                (sectionFor name).credentials
+                ++ lib.optional (cfg.webConfigFile != null) "web-config:${cfg.webConfigFile}";
               Restart = "on-failure";
               RestartSec = 5;
             }
