@@ -149,7 +149,7 @@ func BuildT(t testing.TB, tool Tool) string {
 	if testing.Short() {
 		t.Skipf("-short: skipping the tier that needs a real %s", tool.Name)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	bin, err := Build(ctx, tool)
 	if err != nil {
