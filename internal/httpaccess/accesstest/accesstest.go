@@ -45,6 +45,11 @@ type Config struct {
 	Path   string         // the web config file
 	CAs    *x509.CertPool // trusts the server certificate
 	Client tls.Certificate
+	// Files next to Path, for clients configured by file: the CA
+	// (ca.pem), the client certificate and its key (client.pem,
+	// client-key.pem), and with TLS the server's (server.pem,
+	// server-key.pem).
+	CAFile, ClientCertFile, ClientKeyFile, ServerCertFile, ServerKeyFile string
 }
 
 // Write writes the web configuration of s into a new temporary folder.
@@ -54,7 +59,9 @@ func Write(t testing.TB, s Spec) Config {
 	ca, caKey := newCA(t)
 	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
 	var b strings.Builder
-	c := Config{Path: filepath.Join(dir, "web.yml"), CAs: x509.NewCertPool()}
+	c := Config{Path: filepath.Join(dir, "web.yml"), CAs: x509.NewCertPool(), CAFile: filepath.Join(dir, "ca.pem"),
+		ClientCertFile: filepath.Join(dir, "client.pem"), ClientKeyFile: filepath.Join(dir, "client-key.pem"),
+		ServerCertFile: filepath.Join(dir, "server.pem"), ServerKeyFile: filepath.Join(dir, "server-key.pem")}
 	c.CAs.AddCert(ca)
 	if s.TLS || s.ClientAuth != "" {
 		der, key := leaf(t, ca, caKey, "hlalert test server", x509.ExtKeyUsageServerAuth)
@@ -68,6 +75,8 @@ func Write(t testing.TB, s Spec) Config {
 	}
 	der, key := leaf(t, ca, caKey, "hlalert test client", x509.ExtKeyUsageClientAuth)
 	c.Client = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	writePEM(t, c.ClientCertFile, "CERTIFICATE", der)
+	writeKey(t, c.ClientKeyFile, key)
 	if s.BasicAuth {
 		h, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
 		if err != nil {
