@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,6 +268,32 @@ func TestClients(t *testing.T) {
 		return p
 	}
 	password, tokenFile := write("password", accesstest.Password+"\n"), write("token", token+"\n")
+	clientSecret, wrongSecret := write("client-secret", "client s3cret\n"), write("wrong-secret", "guess\n")
+	// The OAuth2 token endpoint hands out the bearer token the server wants
+	// for the client credentials hlalert/"client s3cret".
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// RFC 6749 2.3.1: the credentials are form-encoded inside basic
+		// auth, or sent as form parameters.
+		id, secret, ok := r.BasicAuth()
+		if ok {
+			id, _ = url.QueryUnescape(id)
+			secret, _ = url.QueryUnescape(secret)
+		} else {
+			id, secret = r.FormValue("client_id"), r.FormValue("client_secret")
+		}
+		if r.URL.Path != "/token" || id != "hlalert" || secret != "client s3cret" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, token)
+	}))
+	t.Cleanup(idp.Close)
+	oauth2 := func(secretFile string) string {
+		return fmt.Sprintf("oauth2:\n  client_id: hlalert\n  client_secret_file: %s\n  token_url: %s/token\n", secretFile, idp.URL)
+	}
 	caKeys := fmt.Sprintf("tls:\n  ca_file: %s\n", wc.CAFile)
 	certKeys := fmt.Sprintf("  cert_file: %s\n  key_file: %s\n", wc.ClientCertFile, wc.ClientKeyFile)
 	basic := fmt.Sprintf("basic_auth:\n  username: %s\n  password_file: %s\n", accesstest.User, password)
@@ -277,6 +304,8 @@ func TestClients(t *testing.T) {
 	}{
 		{"ca, client cert, basic auth", caKeys + certKeys + basic, ""},
 		{"ca, client cert, bearer", caKeys + certKeys + bearer, ""},
+		{"ca, client cert, oauth2", caKeys + certKeys + oauth2(clientSecret), ""},
+		{"oauth2 with a wrong client secret", caKeys + certKeys + oauth2(wrongSecret), "invalid_client"},
 		{"no ca_file", "tls:\n" + certKeys + basic, "certificate signed by unknown authority"},
 		{"no client cert", caKeys + basic, "certificate required"},
 		{"no auth", caKeys + certKeys, "401"},
