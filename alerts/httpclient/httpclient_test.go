@@ -2,10 +2,8 @@ package httpclient_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -45,16 +43,8 @@ type server struct {
 
 func newServer(t *testing.T, wc accesstest.Config) *server {
 	t.Helper()
-	cert, err := tls.LoadX509KeyPair(wc.ServerCertFile, wc.ServerKeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &server{hits: map[string]int{}}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: wc.CAs, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
-	s.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
-	s.StartTLS()
-	t.Cleanup(s.Close)
+	s.Server = accesstest.MutualTLSServer(t, wc, http.HandlerFunc(s.serve))
 	return s
 }
 

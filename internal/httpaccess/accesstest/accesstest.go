@@ -1,6 +1,7 @@
 // Package accesstest writes real Prometheus web configuration files for
 // tests: a CA made for the test, a server certificate for 127.0.0.1 and
-// localhost, a client certificate, and a bcrypt-hashed password.
+// localhost, a client certificate (also as files), and a bcrypt-hashed
+// password; and a test server that requires the client certificate.
 package accesstest
 
 import (
@@ -12,9 +13,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,4 +163,21 @@ func writeKey(t testing.TB, path string, key *ecdsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	writePEM(t, path, "EC PRIVATE KEY", der)
+}
+
+// MutualTLSServer starts h behind TLS with the server certificate of c
+// (written with Spec.TLS), requiring a client certificate signed by the
+// test CA; refused handshakes are not logged. It closes with the test.
+func MutualTLSServer(t testing.TB, c Config, h http.Handler) *httptest.Server {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(c.ServerCertFile, c.ServerKeyFile)
+	if err != nil {
+		t.Fatalf("server certificate (write it with Spec.TLS): %v", err)
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: c.CAs, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
 }
