@@ -297,6 +297,7 @@ func TestClients(t *testing.T) {
 		{"ca, client cert, oauth2", caKeys + certKeys + oauth2(clientSecret), ""},
 		{"oauth2 with a wrong client secret", caKeys + certKeys + oauth2(wrongSecret), "invalid_client"},
 		{"no ca_file", "tls:\n" + certKeys + basic, "certificate signed by unknown authority"},
+		{"no ca_file, insecure_skip_verify", "tls:\n" + certKeys + "  insecure_skip_verify: true\n" + basic, ""},
 		{"no client cert", caKeys + basic, "certificate required"},
 		{"no auth", caKeys + certKeys, "401"},
 		{"wrong server_name", caKeys + certKeys + "  server_name: other.example\n" + bearer, "not other.example"},
@@ -331,5 +332,43 @@ func TestClients(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestProxy sends a section's requests through its proxy_url.
+func TestProxy(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.String())
+		mu.Unlock()
+		fmt.Fprint(w, "ok")
+	}))
+	t.Cleanup(proxy.Close)
+	path := filepath.Join(t.TempDir(), "hlalert.yaml")
+	body := "datasource:\n  loki: {url: 'http://127.0.0.1:1'}\nrule_files: [r.yaml]\nnotify:\n  watchdog:\n    url: http://hc.example.invalid/ping\n    proxy_url: " + proxy.URL + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := httpclient.New("watchdog", cfg.Notify.Watchdog.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchdog.New(watchdog.Options{URL: cfg.Notify.Watchdog.URL, Client: c, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Beat(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "GET http://hc.example.invalid/ping" {
+		t.Fatalf("the proxy saw %q, want the watchdog's GET", got)
 	}
 }
