@@ -183,7 +183,8 @@ func (d *decoder) secretPath(n *yaml.Node, what string) string {
 	if d.secretFile(n, what) == "" {
 		return ""
 	}
-	return d.path(n.Value)
+	s, _ := d.Str(n, what) // read above, so a string
+	return d.path(s)
 }
 
 // firstKey is the key node of the section's first field in the file.
