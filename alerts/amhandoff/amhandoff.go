@@ -27,7 +27,8 @@ type Options struct {
 	// URLs of the Alertmanagers (e.g. http://am1:9093); every batch goes to
 	// each of them, as Alertmanager clusters expect. A path prefix is kept.
 	URLs []string
-	// Client: nil: a client with Timeout.
+	// Client: nil: a client with Timeout. Authentication and TLS are the
+	// client's (alerts/httpclient builds it from the config).
 	Client  *http.Client
 	Timeout time.Duration // per request; zero: 10s
 	// Attempts per Alertmanager within one Notify (zero: 3), Backoff
@@ -36,10 +37,7 @@ type Options struct {
 	// backoff, when the error is retryable.
 	Attempts int
 	Backoff  time.Duration
-	// BearerToken is sent as Authorization: Bearer when set (read the
-	// *_file in cmd/ or config).
-	BearerToken string
-	Logger      *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Sender posts batches to Alertmanager.
@@ -48,7 +46,6 @@ type Sender struct {
 	client   *http.Client
 	attempts int
 	backoff  time.Duration
-	token    string
 	log      *slog.Logger
 }
 
@@ -57,7 +54,7 @@ func New(o Options) (*Sender, error) {
 	if len(o.URLs) == 0 {
 		return nil, errors.New("amhandoff: urls: at least one Alertmanager URL required")
 	}
-	s := &Sender{client: o.Client, attempts: o.Attempts, backoff: o.Backoff, token: o.BearerToken, log: o.Logger}
+	s := &Sender{client: o.Client, attempts: o.Attempts, backoff: o.Backoff, log: o.Logger}
 	var errs []error
 	for i, raw := range o.URLs {
 		u, err := url.Parse(raw)
@@ -171,9 +168,6 @@ func (s *Sender) postOnce(ctx context.Context, u string, body []byte) (retry boo
 		return false, fmt.Errorf("amhandoff: POST %s: %w", u, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if s.token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.token)
-	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return true, fmt.Errorf("amhandoff: POST %s: %w", u, err)

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	commoncfg "github.com/prometheus/common/config"
 )
 
 // Defaults applied when a key is absent.
@@ -80,9 +82,8 @@ type ReceiverExtras struct {
 
 // Handoff sends alerts to external Alertmanagers' /api/v2/alerts.
 type Handoff struct {
-	URLs        []string
-	BearerToken string // read from bearer_token_file
-	Timeout     time.Duration
+	URLs []string
+	HTTP HTTP
 }
 
 // Watchdog pings a dead man's switch after healthy evaluations.
@@ -90,7 +91,7 @@ type Watchdog struct {
 	URL      string
 	Method   string // GET or POST
 	Interval time.Duration
-	Timeout  time.Duration
+	HTTP     HTTP
 }
 
 // Datasource holds the configured datasources. MetricsQL groups go to
@@ -102,27 +103,14 @@ type Datasource struct {
 	Embedded        *Embedded
 }
 
-// HTTP is the client side of a connection: authentication, TLS, timeout.
-// Secrets are already read from their files.
+// HTTP is the client side of a connection, the same keys in every
+// section (see http.go): authentication, TLS and proxy as Prometheus'
+// HTTPClientConfig, whose secrets are *_file paths (absolute, checked to
+// be readable and non-empty at load time, re-read by the client), and the
+// request timeout.
 type HTTP struct {
-	BasicAuth   *BasicAuth
-	BearerToken string
-	TLS         TLS
-	Timeout     time.Duration
-}
-
-// BasicAuth is HTTP basic authentication.
-type BasicAuth struct {
-	Username string
-	Password string // read from password_file
-}
-
-// TLS configures the client's TLS; file paths are absolute.
-type TLS struct {
-	CAFile             string
-	CertFile           string
-	KeyFile            string
-	InsecureSkipVerify bool
+	Client  commoncfg.HTTPClientConfig
+	Timeout time.Duration
 }
 
 // VictoriaMetrics is a single-node URL (http://host:8428) or a cluster
@@ -152,6 +140,7 @@ type Target struct {
 	Interval time.Duration
 	Timeout  time.Duration
 	Labels   map[string]string
+	HTTP     HTTP // HTTP.Timeout is Timeout
 }
 
 // RemoteWrite is where recording rules are written back

@@ -48,16 +48,17 @@ func TestFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir, _ := filepath.Abs("testdata")
+	token := filepath.Join(dir, "secrets/loki_token")
 	vm := cfg.Datasource.VictoriaMetrics
-	if vm == nil || vm.URL != "http://vmselect:8481/select/0/prometheus" || vm.HTTP.BasicAuth == nil ||
-		vm.HTTP.BasicAuth.Password != "s3cret" || vm.HTTP.Timeout != 10*time.Second {
+	if vm == nil || vm.URL != "http://vmselect:8481/select/0/prometheus" || vm.HTTP.Client.BasicAuth == nil ||
+		vm.HTTP.Client.BasicAuth.PasswordFile != filepath.Join(dir, "secrets/vm_password") || vm.HTTP.Timeout != 10*time.Second {
 		t.Errorf("victoriametrics = %+v", vm)
 	}
 	if got := vm.Params["extra_label"]; len(got) != 2 || got[1] != "team=home" || vm.Params.Get("nocache") != "1" {
 		t.Errorf("params = %v", vm.Params)
 	}
 	l := cfg.Datasource.Loki
-	if l == nil || l.Tenant != "homelab" || l.HTTP.BearerToken != "tok" || l.HTTP.Timeout != DefaultTimeout {
+	if l == nil || l.Tenant != "homelab" || !bearer(l.HTTP, token) || l.HTTP.Timeout != DefaultTimeout {
 		t.Errorf("loki = %+v", l)
 	}
 	if cfg.RuleFiles[0] != filepath.Join(dir, "../../../rules/*.yaml") || cfg.RuleFiles[1] != "/etc/hlalert/rules/*.yml" {
@@ -71,7 +72,7 @@ func TestFull(t *testing.T) {
 	}
 	// remote_write defaults to the cluster's insert path.
 	if cfg.RemoteWrite == nil || cfg.RemoteWrite.URL != "http://vmselect:8481/insert/0/prometheus/api/v1/import" ||
-		cfg.RemoteWrite.HTTP.BasicAuth.Password != "s3cret" {
+		cfg.RemoteWrite.HTTP.Client.BasicAuth.Username != "hlalert" {
 		t.Errorf("remote_write = %+v", cfg.RemoteWrite)
 	}
 	if cfg.History == nil || cfg.History.Tenant != "homelab" || cfg.ExternalLabels["cluster"] != "homelab" {
@@ -86,12 +87,18 @@ func TestFull(t *testing.T) {
 		r.AuthTokenFile != filepath.Join(dir, "notify/oauth_token") {
 		t.Errorf("notify.receivers.ops = %+v", r)
 	}
-	if h := n.Handoff; h == nil || len(h.URLs) != 2 || h.BearerToken != "tok" || h.Timeout != 5*time.Second {
+	if h := n.Handoff; h == nil || len(h.URLs) != 2 || !bearer(h.HTTP, token) || h.HTTP.Timeout != 5*time.Second {
 		t.Errorf("notify.alertmanager_handoff = %+v", h)
 	}
-	if w := n.Watchdog; w == nil || w.Method != "POST" || w.Interval != 2*time.Minute || w.Timeout != 10*time.Second {
+	if w := n.Watchdog; w == nil || w.Method != "POST" || w.Interval != 2*time.Minute || w.HTTP.Timeout != 10*time.Second {
 		t.Errorf("notify.watchdog = %+v", w)
 	}
+}
+
+// bearer tells whether h sends the token read from file.
+func bearer(h HTTP, file string) bool {
+	a := h.Client.Authorization
+	return a != nil && a.Type == "Bearer" && a.CredentialsFile == file && h.Client.BasicAuth == nil
 }
 
 func TestEmbeddedDefaults(t *testing.T) {

@@ -12,8 +12,6 @@ import (
 	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
-var httpKeys = []string{"basic_auth", "bearer_token_file", "tls", "timeout"}
-
 func (d *decoder) datasource(f yamlnode.Field) Datasource {
 	var ds Datasource
 	fs, ok := d.fields(f.Value, "datasource", "victoriametrics", "loki", "embedded")
@@ -40,7 +38,7 @@ func (d *decoder) datasource(f yamlnode.Field) Datasource {
 
 func (d *decoder) victoriaMetrics(n *yaml.Node) *VictoriaMetrics {
 	const what = "datasource.victoriametrics"
-	fs, ok := d.fields(n, what, append([]string{"url", "params"}, httpKeys...)...)
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "url", "params")...)
 	if !ok {
 		return nil
 	}
@@ -53,13 +51,13 @@ func (d *decoder) victoriaMetrics(n *yaml.Node) *VictoriaMetrics {
 	if f, ok := fs["params"]; ok {
 		vm.Params = d.params(f.Value, what+".params")
 	}
-	vm.HTTP = d.http(fs, what)
+	vm.HTTP = d.http(fs, what, DefaultTimeout)
 	return vm
 }
 
 func (d *decoder) loki(n *yaml.Node) *Loki {
 	const what = "datasource.loki"
-	fs, ok := d.fields(n, what, append([]string{"url", "tenant"}, httpKeys...)...)
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "url", "tenant")...)
 	if !ok {
 		return nil
 	}
@@ -72,7 +70,7 @@ func (d *decoder) loki(n *yaml.Node) *Loki {
 	if f, ok := fs["tenant"]; ok {
 		l.Tenant, _ = d.nonEmpty(f.Value, what+".tenant")
 	}
-	l.HTTP = d.http(fs, what)
+	l.HTTP = d.http(fs, what, DefaultTimeout)
 	return l
 }
 
@@ -91,7 +89,7 @@ func (d *decoder) embedded(n *yaml.Node) *Embedded {
 	seen := map[string]bool{}
 	for i, tn := range d.List(f.Value, what+".targets") {
 		tw := fmt.Sprintf("%s.targets[%d]", what, i)
-		tfs, ok := d.fields(tn, tw, "job", "url", "interval", "timeout", "labels")
+		tfs, ok := d.fields(tn, tw, withKeys(clientKeys, "job", "url", "interval", "timeout", "labels")...)
 		if !ok {
 			continue
 		}
@@ -138,6 +136,7 @@ func (d *decoder) embedded(n *yaml.Node) *Embedded {
 			}
 			seen[key] = true
 		}
+		t.HTTP = HTTP{Client: d.client(tfs, tw), Timeout: t.Timeout}
 		e.Targets = append(e.Targets, t)
 	}
 	return e
@@ -145,7 +144,7 @@ func (d *decoder) embedded(n *yaml.Node) *Embedded {
 
 func (d *decoder) remoteWrite(n *yaml.Node) *RemoteWrite {
 	const what = "remote_write"
-	fs, ok := d.fields(n, what, append([]string{"url"}, httpKeys...)...)
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "url")...)
 	if !ok {
 		return nil
 	}
@@ -155,13 +154,13 @@ func (d *decoder) remoteWrite(n *yaml.Node) *RemoteWrite {
 	} else {
 		d.errorf(yamlnode.Resolve(n), "%s.url: required", what)
 	}
-	rw.HTTP = d.http(fs, what)
+	rw.HTTP = d.http(fs, what, DefaultTimeout)
 	return rw
 }
 
 func (d *decoder) history(n *yaml.Node) *History {
 	const what = "history"
-	fs, ok := d.fields(n, what, append([]string{"url", "tenant"}, httpKeys...)...)
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "url", "tenant")...)
 	if !ok {
 		return nil
 	}
@@ -174,63 +173,7 @@ func (d *decoder) history(n *yaml.Node) *History {
 	if f, ok := fs["tenant"]; ok {
 		h.Tenant, _ = d.nonEmpty(f.Value, what+".tenant")
 	}
-	h.HTTP = d.http(fs, what)
-	return h
-}
-
-// http decodes the shared client keys of a section.
-func (d *decoder) http(fs map[string]yamlnode.Field, what string) HTTP {
-	h := HTTP{Timeout: DefaultTimeout}
-	if f, ok := fs["timeout"]; ok {
-		if v, ok := d.positiveDuration(f.Value, what+".timeout"); ok {
-			h.Timeout = v
-		}
-	}
-	if f, ok := fs["basic_auth"]; ok {
-		w := what + ".basic_auth"
-		if bfs, ok := d.fields(f.Value, w, "username", "password_file"); ok {
-			ba := &BasicAuth{}
-			if g, ok := bfs["username"]; ok {
-				ba.Username, _ = d.nonEmpty(g.Value, w+".username")
-			} else {
-				d.errorf(yamlnode.Resolve(f.Value), "%s.username: required", w)
-			}
-			if g, ok := bfs["password_file"]; ok {
-				ba.Password = d.secretFile(g.Value, w+".password_file")
-			} else {
-				d.errorf(yamlnode.Resolve(f.Value), "%s.password_file: required (secrets are read from files)", w)
-			}
-			h.BasicAuth = ba
-		}
-	}
-	if f, ok := fs["bearer_token_file"]; ok {
-		h.BearerToken = d.secretFile(f.Value, what+".bearer_token_file")
-		if _, both := fs["basic_auth"]; both {
-			d.errorf(f.Key, "%s: set basic_auth or bearer_token_file, not both", what)
-		}
-	}
-	if f, ok := fs["tls"]; ok {
-		w := what + ".tls"
-		if tfs, ok := d.fields(f.Value, w, "ca_file", "cert_file", "key_file", "insecure_skip_verify"); ok {
-			if g, ok := tfs["ca_file"]; ok {
-				h.TLS.CAFile = d.existingFile(g.Value, w+".ca_file")
-			}
-			if g, ok := tfs["cert_file"]; ok {
-				h.TLS.CertFile = d.existingFile(g.Value, w+".cert_file")
-			}
-			if g, ok := tfs["key_file"]; ok {
-				h.TLS.KeyFile = d.existingFile(g.Value, w+".key_file")
-			}
-			_, c := tfs["cert_file"]
-			_, k := tfs["key_file"]
-			if c != k {
-				d.errorf(yamlnode.Resolve(f.Value), "%s: cert_file and key_file go together", w)
-			}
-			if g, ok := tfs["insecure_skip_verify"]; ok {
-				h.TLS.InsecureSkipVerify, _ = d.Bool(g.Value, w+".insecure_skip_verify")
-			}
-		}
-	}
+	h.HTTP = d.http(fs, what, DefaultTimeout)
 	return h
 }
 
@@ -368,11 +311,11 @@ func (d *decoder) receiverExtras(n *yaml.Node, what string) ReceiverExtras {
 
 func (d *decoder) handoff(n *yaml.Node) *Handoff {
 	const what = "notify.alertmanager_handoff"
-	fs, ok := d.fields(n, what, "urls", "bearer_token_file", "timeout")
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "urls")...)
 	if !ok {
 		return nil
 	}
-	h := &Handoff{Timeout: 10 * time.Second}
+	h := &Handoff{HTTP: d.http(fs, what, 10*time.Second)}
 	if f, ok := fs["urls"]; ok {
 		for _, un := range d.List(f.Value, what+".urls") {
 			if u := d.url(un, what+".urls"); u != "" {
@@ -385,24 +328,16 @@ func (d *decoder) handoff(n *yaml.Node) *Handoff {
 	} else {
 		d.errorf(yamlnode.Resolve(n), "%s.urls: required", what)
 	}
-	if f, ok := fs["bearer_token_file"]; ok {
-		h.BearerToken = d.secretFile(f.Value, what+".bearer_token_file")
-	}
-	if f, ok := fs["timeout"]; ok {
-		if v, ok := d.positiveDuration(f.Value, what+".timeout"); ok {
-			h.Timeout = v
-		}
-	}
 	return h
 }
 
 func (d *decoder) watchdog(n *yaml.Node) *Watchdog {
 	const what = "notify.watchdog"
-	fs, ok := d.fields(n, what, "url", "method", "interval", "timeout")
+	fs, ok := d.fields(n, what, withKeys(httpKeys, "url", "method", "interval")...)
 	if !ok {
 		return nil
 	}
-	w := &Watchdog{Method: "GET", Interval: time.Minute, Timeout: 10 * time.Second}
+	w := &Watchdog{Method: "GET", Interval: time.Minute, HTTP: d.http(fs, what, 10*time.Second)}
 	if f, ok := fs["url"]; ok {
 		w.URL = d.url(f.Value, what+".url")
 	} else {
@@ -421,11 +356,6 @@ func (d *decoder) watchdog(n *yaml.Node) *Watchdog {
 	if f, ok := fs["interval"]; ok {
 		if v, ok := d.positiveDuration(f.Value, what+".interval"); ok {
 			w.Interval = v
-		}
-	}
-	if f, ok := fs["timeout"]; ok {
-		if v, ok := d.positiveDuration(f.Value, what+".timeout"); ok {
-			w.Timeout = v
 		}
 	}
 	return w

@@ -24,6 +24,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/email"
 	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/history"
+	"github.com/hlalert/hlalert/alerts/httpclient"
 	"github.com/hlalert/hlalert/alerts/logingest"
 	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/lokipush"
@@ -129,11 +130,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	if rw := cfg.RemoteWrite; rw != nil {
-		c, err := evaluator.NewHTTPClient(rw.HTTP)
+		c, err := httpclient.New("remote_write", rw.HTTP)
 		if err != nil {
 			return fmt.Errorf("remote_write: %w", err)
 		}
-		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: evaluator.HTTPOptions(rw.HTTP, c), Registerer: reg, Logger: logger})
+		w, err := remotewrite.New(remotewrite.Options{URL: rw.URL, HTTP: datasource.HTTPOptions{Client: c}, Registerer: reg, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("remote_write: %w", err)
 		}
@@ -141,11 +142,10 @@ func Run(ctx context.Context, o Options) error {
 		closers = append(closers, w.Close)
 	}
 	if hc := cfg.History; hc != nil {
-		c, err := evaluator.NewHTTPClient(hc.HTTP)
+		c, err := httpclient.New("history", hc.HTTP)
 		if err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
-		c.Transport = authTransport{next: c.Transport, opts: evaluator.HTTPOptions(hc.HTTP, nil)}
 		pc, err := lokipush.New(lokipush.Options{URL: strings.TrimSuffix(strings.TrimRight(hc.URL, "/"), "/loki/api/v1/push"), Tenant: hc.Tenant, Client: c})
 		if err != nil {
 			return fmt.Errorf("history: %w", err)
@@ -291,23 +291,4 @@ type pipeline struct {
 	reg      prometheus.Registerer
 	watchdog atomic.Pointer[watchdog.Watchdog]
 	wdReg    bool
-}
-
-// authTransport adds basic or bearer authentication (lokipush takes a
-// client, not credentials).
-type authTransport struct {
-	next http.RoundTripper
-	opts datasource.HTTPOptions
-}
-
-func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	switch {
-	case a.opts.BearerToken != "":
-		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+a.opts.BearerToken)
-	case a.opts.BasicAuthUser != "":
-		req = req.Clone(req.Context())
-		req.SetBasicAuth(a.opts.BasicAuthUser, a.opts.BasicAuthPassword)
-	}
-	return a.next.RoundTrip(req)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/email"
 	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/httpclient"
 	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/watchdog"
 )
@@ -112,13 +113,21 @@ func PlanNotify(cfg *config.Config) (*Plan, error) {
 		errs = append(errs, fmt.Errorf("%s: %w", routing.File, err))
 	}
 	if h := n.Handoff; h != nil {
-		p.Handoff = &amhandoff.Options{URLs: h.URLs, Timeout: h.Timeout, BearerToken: h.BearerToken}
+		c, err := httpclient.New("alertmanager_handoff", h.HTTP)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: notify.alertmanager_handoff: %w", cfg.Path, err))
+		}
+		p.Handoff = &amhandoff.Options{URLs: h.URLs, Client: c}
 		if _, err := amhandoff.New(*p.Handoff); err != nil {
 			errs = append(errs, fmt.Errorf("%s: notify.alertmanager_handoff: %w", cfg.Path, err))
 		}
 	}
 	if w := n.Watchdog; w != nil {
-		p.Watchdog = &watchdog.Options{URL: w.URL, Method: w.Method, Interval: w.Interval, Timeout: w.Timeout}
+		c, err := httpclient.New("watchdog", w.HTTP)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: notify.watchdog: %w", cfg.Path, err))
+		}
+		p.Watchdog = &watchdog.Options{URL: w.URL, Method: w.Method, Interval: w.Interval, Client: c}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -22,10 +22,7 @@ type LokiOptions struct {
 }
 
 func (o LokiOptions) validate() error {
-	if err := validateURL(o.URL); err != nil {
-		return err
-	}
-	return o.HTTP.validate()
+	return validateURL(o.URL)
 }
 
 // Loki runs LogQL metric queries (count_over_time, rate, ... over log

@@ -31,7 +31,7 @@ func TestLokiRequest(t *testing.T) {
 		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"unit":"restic-backup.service"},"value":[1700000000,"3"]}]}}`)
 	}))
 	defer srv.Close()
-	l, err := NewLoki(LokiOptions{URL: srv.URL, Tenant: "home", HTTP: HTTPOptions{BasicAuthUser: "u", BasicAuthPassword: "p"}})
+	l, err := NewLoki(LokiOptions{URL: srv.URL, Tenant: "home", HTTP: HTTPOptions{Header: http.Header{"Authorization": {"Basic dTpw"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,32 +32,17 @@ type PrometheusOptions struct {
 // HTTPOptions are the transport settings shared by the datasources.
 type HTTPOptions struct {
 	Header http.Header // extra headers (e.g. tenant headers)
-	// Authentication: at most one of basic auth and bearer token.
-	BasicAuthUser     string
-	BasicAuthPassword string
-	BearerToken       string
-	Client            *http.Client // nil: http.DefaultClient; set TLS and timeouts here
+	// Client: nil: http.DefaultClient. Authentication, TLS and timeouts
+	// are the client's (alerts/httpclient builds it from the config).
+	Client *http.Client
 }
 
-func (o HTTPOptions) validate() error {
-	if o.BearerToken != "" && (o.BasicAuthUser != "" || o.BasicAuthPassword != "") {
-		return errors.New("basic auth and bearer token: set at most one")
-	}
-	return nil
-}
-
-// do sends req with the headers and authentication, and reads the answer.
+// do sends req with the headers and reads the answer.
 func (o HTTPOptions) do(req *http.Request) (status int, body []byte, err error) {
 	for k, vs := range o.Header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
-	}
-	switch {
-	case o.BearerToken != "":
-		req.Header.Set("Authorization", "Bearer "+o.BearerToken)
-	case o.BasicAuthUser != "" || o.BasicAuthPassword != "":
-		req.SetBasicAuth(o.BasicAuthUser, o.BasicAuthPassword)
 	}
 	client := o.Client
 	if client == nil {
@@ -96,7 +81,7 @@ func (o PrometheusOptions) validate() error {
 	if o.Step < 0 {
 		return fmt.Errorf("step: must not be negative, got %s", o.Step)
 	}
-	return o.HTTP.validate()
+	return nil
 }
 
 // Prometheus queries a Prometheus-compatible API.

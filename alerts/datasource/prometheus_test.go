@@ -85,7 +85,7 @@ func TestPrometheusRequest(t *testing.T) {
 		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
 	}))
 	defer srv.Close()
-	p, err := NewPrometheus(PrometheusOptions{URL: srv.URL + "/select/0/prometheus/", Step: time.Minute, HTTP: HTTPOptions{BearerToken: "s3cret"},
+	p, err := NewPrometheus(PrometheusOptions{URL: srv.URL + "/select/0/prometheus/", Step: time.Minute, HTTP: HTTPOptions{Header: http.Header{"Authorization": {"Bearer s3cret"}}},
 		Params: map[string][]string{"nocache": {"1"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,6 @@ func TestPrometheusOptionsErrors(t *testing.T) {
 	}{
 		{PrometheusOptions{}, "url: required"},
 		{PrometheusOptions{URL: "ftp://x"}, `scheme must be http or https`},
-		{PrometheusOptions{URL: "http://x", HTTP: HTTPOptions{BearerToken: "t", BasicAuthUser: "u"}}, "set at most one"},
 		{PrometheusOptions{URL: "http://x", Step: -time.Second}, "step: must not be negative"},
 	} {
 		_, err := NewPrometheus(tc.opts)

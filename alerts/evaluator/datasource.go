@@ -2,14 +2,10 @@ package evaluator
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/config"
@@ -18,42 +14,6 @@ import (
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
 )
-
-// NewHTTPClient builds a client with the section's TLS and timeout.
-func NewHTTPClient(h config.HTTP) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tc := &tls.Config{InsecureSkipVerify: h.TLS.InsecureSkipVerify} //nolint:gosec // the operator's explicit choice
-	if h.TLS.CAFile != "" {
-		pem, err := os.ReadFile(h.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca_file %s: no PEM certificate found", h.TLS.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if h.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(h.TLS.CertFile, h.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	tr.TLSClientConfig = tc
-	return &http.Client{Transport: tr, Timeout: h.Timeout}, nil
-}
-
-// HTTPOptions turns a config's connection settings and their client into
-// the datasource clients' options.
-func HTTPOptions(h config.HTTP, c *http.Client) datasource.HTTPOptions {
-	o := datasource.HTTPOptions{BearerToken: h.BearerToken, Client: c}
-	if h.BasicAuth != nil {
-		o.BasicAuthUser, o.BasicAuthPassword = h.BasicAuth.Username, h.BasicAuth.Password
-	}
-	return o
-}
 
 // querier builds the querier of one group: VictoriaMetrics with the
 // query step (as vmalert's -datasource.queryStep; 0: the group interval) and
@@ -69,7 +29,7 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 	switch ds {
 	case DSVictoriaMetrics:
 		vm := cfg.Datasource.VictoriaMetrics
-		c, err := e.deps.HTTPClient(vm.HTTP)
+		c, err := e.deps.HTTPClient("datasource.victoriametrics", vm.HTTP)
 		if err != nil {
 			return nil, fmt.Errorf("datasource.victoriametrics: %w", err)
 		}
@@ -80,21 +40,21 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		for k, vs := range def.Params {
 			params[k] = append([]string(nil), vs...) // the group's override the config's
 		}
-		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: step, Params: params, HTTP: HTTPOptions(vm.HTTP, c)})
+		p, err := datasource.NewPrometheus(datasource.PrometheusOptions{URL: vm.URL, Step: step, Params: params, HTTP: datasource.HTTPOptions{Client: c}})
 		if err != nil {
 			return nil, fmt.Errorf("datasource.victoriametrics: %w", err)
 		}
 		return p, nil
 	case DSLoki:
 		l := cfg.Datasource.Loki
-		c, err := e.deps.HTTPClient(l.HTTP)
+		c, err := e.deps.HTTPClient("datasource.loki", l.HTTP)
 		if err != nil {
 			return nil, fmt.Errorf("datasource.loki: %w", err)
 		}
 		if len(def.Params) > 0 {
 			return nil, errors.New("params: not supported for logql groups")
 		}
-		q, err := datasource.NewLoki(datasource.LokiOptions{URL: l.URL, Tenant: l.Tenant, HTTP: HTTPOptions(l.HTTP, c)})
+		q, err := datasource.NewLoki(datasource.LokiOptions{URL: l.URL, Tenant: l.Tenant, HTTP: datasource.HTTPOptions{Client: c}})
 		if err != nil {
 			return nil, fmt.Errorf("datasource.loki: %w", err)
 		}

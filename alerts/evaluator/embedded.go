@@ -3,7 +3,6 @@ package evaluator
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -210,11 +209,15 @@ func (e *Evaluator) scrape(ctx context.Context, targets []config.Target) {
 		e.deps.Scrape(ctx, targets)
 	} else {
 		st := make([]scrape.Target, 0, len(targets))
-		for _, t := range targets {
-			st = append(st, scrape.Target{Job: t.Job, URL: t.URL, Labels: t.Labels, Interval: t.Interval, Timeout: t.Timeout})
+		for i, t := range targets {
+			c, err := e.deps.HTTPClient("scrape", t.HTTP)
+			if err != nil {
+				e.log.Error("scrape target not scraped", "target", fmt.Sprintf("datasource.embedded.targets[%d]", i), "job", t.Job, "url", t.URL, "err", err)
+				continue
+			}
+			st = append(st, scrape.Target{Job: t.Job, URL: t.URL, Labels: t.Labels, Interval: t.Interval, Timeout: t.Timeout, Client: c})
 		}
-		client := &http.Client{Transport: http.DefaultTransport}
-		scrape.New(e.store, client, e.log.With("component", "scrape")).Run(ctx, st)
+		scrape.New(e.store, nil, e.log.With("component", "scrape")).Run(ctx, st)
 	}
 	<-ctx.Done()
 	wg.Wait()

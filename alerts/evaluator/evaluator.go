@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/httpclient"
 	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/rule"
@@ -44,9 +45,9 @@ type Deps struct {
 	// NewQuerier builds the querier of a group (tests use it to fake a
 	// datasource); nil: the configured HTTP datasources or embedded engine.
 	NewQuerier func(ds string, g rulefmt.Group, interval time.Duration) (rule.Querier, error)
-	// HTTPClient builds the HTTP client of a datasource section; nil:
-	// NewHTTPClient.
-	HTTPClient func(config.HTTP) (*http.Client, error)
+	// HTTPClient builds the HTTP client of a datasource section or scrape
+	// target; nil: httpclient.New.
+	HTTPClient func(name string, h config.HTTP) (*http.Client, error)
 	// Store is the embedded mode's series store; nil: a new one.
 	Store *series.Store
 	// LogStore is the embedded mode's log store (filled by the push API,
@@ -106,7 +107,7 @@ func New(cfg *config.Config, deps Deps) (*Evaluator, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.HTTPClient == nil {
-		deps.HTTPClient = NewHTTPClient
+		deps.HTTPClient = httpclient.New
 	}
 	if deps.Store == nil {
 		deps.Store = series.NewStore()

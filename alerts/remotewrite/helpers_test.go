@@ -9,7 +9,3 @@ import (
 func datasourceHTTP(rt http.RoundTripper) datasource.HTTPOptions {
 	return datasource.HTTPOptions{Client: &http.Client{Transport: rt}}
 }
-
-func datasourceHTTPAuth() datasource.HTTPOptions {
-	return datasource.HTTPOptions{BearerToken: "t", BasicAuthUser: "u"}
-}

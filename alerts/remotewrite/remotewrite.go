@@ -37,7 +37,7 @@ type Options struct {
 	// (same storage; the remote write protocol keeps staleness markers,
 	// which the JSON import cannot carry).
 	URL  string
-	HTTP datasource.HTTPOptions // headers, auth, client (TLS, timeout)
+	HTTP datasource.HTTPOptions // headers, client (auth, TLS, timeout)
 	// MaxBufferedSamples bounds the buffer; when full the oldest samples are
 	// dropped. Default 100000.
 	MaxBufferedSamples int
@@ -57,9 +57,6 @@ func (o *Options) validate() error {
 	var errs []error
 	if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
 		errs = append(errs, fmt.Errorf("remote write: url: want http(s)://host:port[/path], got %q", o.URL))
-	}
-	if o.HTTP.BearerToken != "" && (o.HTTP.BasicAuthUser != "" || o.HTTP.BasicAuthPassword != "") {
-		errs = append(errs, errors.New("remote write: basic auth and bearer token: set at most one"))
 	}
 	for _, f := range []struct {
 		name string
@@ -342,12 +339,6 @@ func (w *Writer) post(body []byte) (retry bool, err error) {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
-	}
-	switch {
-	case w.opts.HTTP.BearerToken != "":
-		req.Header.Set("Authorization", "Bearer "+w.opts.HTTP.BearerToken)
-	case w.opts.HTTP.BasicAuthUser != "" || w.opts.HTTP.BasicAuthPassword != "":
-		req.SetBasicAuth(w.opts.HTTP.BasicAuthUser, w.opts.HTTP.BasicAuthPassword)
 	}
 	client := w.opts.HTTP.Client
 	if client == nil {

@@ -35,6 +35,9 @@ type Target struct {
 	Labels   map[string]string // extra target labels
 	Interval time.Duration
 	Timeout  time.Duration
+	// Client: nil: the scraper's. Authentication and TLS are the client's
+	// (alerts/httpclient builds it from the target's config).
+	Client *http.Client
 }
 
 // Validate names the first bad field.
@@ -183,7 +186,11 @@ func (s *Scraper) fetch(ctx context.Context, t Target) (model.Vector, error) {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
-	resp, err := s.client.Do(req)
+	client := s.client
+	if t.Client != nil {
+		client = t.Client
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 // Package accesstest writes real Prometheus web configuration files for
 // tests: a CA made for the test, a server certificate for 127.0.0.1 and
-// localhost, a client certificate, and a bcrypt-hashed password.
+// localhost, a client certificate (also as files), and a bcrypt-hashed
+// password; and a test server that requires the client certificate.
 package accesstest
 
 import (
@@ -12,9 +13,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +49,11 @@ type Config struct {
 	Path   string         // the web config file
 	CAs    *x509.CertPool // trusts the server certificate
 	Client tls.Certificate
+	// Files next to Path, for clients configured by file: the CA
+	// (ca.pem), the client certificate and its key (client.pem,
+	// client-key.pem), and with TLS the server's (server.pem,
+	// server-key.pem).
+	CAFile, ClientCertFile, ClientKeyFile, ServerCertFile, ServerKeyFile string
 }
 
 // Write writes the web configuration of s into a new temporary folder.
@@ -54,7 +63,9 @@ func Write(t testing.TB, s Spec) Config {
 	ca, caKey := newCA(t)
 	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
 	var b strings.Builder
-	c := Config{Path: filepath.Join(dir, "web.yml"), CAs: x509.NewCertPool()}
+	c := Config{Path: filepath.Join(dir, "web.yml"), CAs: x509.NewCertPool(), CAFile: filepath.Join(dir, "ca.pem"),
+		ClientCertFile: filepath.Join(dir, "client.pem"), ClientKeyFile: filepath.Join(dir, "client-key.pem"),
+		ServerCertFile: filepath.Join(dir, "server.pem"), ServerKeyFile: filepath.Join(dir, "server-key.pem")}
 	c.CAs.AddCert(ca)
 	if s.TLS || s.ClientAuth != "" {
 		der, key := leaf(t, ca, caKey, "hlalert test server", x509.ExtKeyUsageServerAuth)
@@ -68,6 +79,8 @@ func Write(t testing.TB, s Spec) Config {
 	}
 	der, key := leaf(t, ca, caKey, "hlalert test client", x509.ExtKeyUsageClientAuth)
 	c.Client = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	writePEM(t, c.ClientCertFile, "CERTIFICATE", der)
+	writeKey(t, c.ClientKeyFile, key)
 	if s.BasicAuth {
 		h, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
 		if err != nil {
@@ -150,4 +163,21 @@ func writeKey(t testing.TB, path string, key *ecdsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	writePEM(t, path, "EC PRIVATE KEY", der)
+}
+
+// MutualTLSServer starts h behind TLS with the server certificate of c
+// (written with Spec.TLS), requiring a client certificate signed by the
+// test CA; refused handshakes are not logged. It closes with the test.
+func MutualTLSServer(t testing.TB, c Config, h http.Handler) *httptest.Server {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(c.ServerCertFile, c.ServerKeyFile)
+	if err != nil {
+		t.Fatalf("server certificate (write it with Spec.TLS): %v", err)
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: c.CAs, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
 }
