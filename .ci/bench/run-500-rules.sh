@@ -101,7 +101,8 @@ hpid=$!
 pids+=($hpid)
 # vmalert beside it: same rules, interval and datasource.
 vaport=$(free_port)
-"$vmalertbin" -rule="$work/rules.yaml" -datasource.url="http://127.0.0.1:$vmport" \
+# Its own defaults: no GOGC/GOMEMLIMIT from this shell (they are hlalert's knobs).
+env -u GOGC -u GOMEMLIMIT "$vmalertbin" -rule="$work/rules.yaml" -datasource.url="http://127.0.0.1:$vmport" \
   -remoteWrite.url="http://127.0.0.1:$vmport" \
   -evaluationInterval="$interval" -notifier.blackhole -httpListenAddr=127.0.0.1:"$vaport" \
   -loggerLevel=ERROR >"$work/vmalert.log" 2>&1 &
