@@ -21,6 +21,9 @@
 #                             10s after the measured cycles) cpu.pprof there
 #        HLALERT_FLAGS        extra flags for `hlalert run`
 #        LDFLAGS              -ldflags for building hlalert (e.g. "-s -w")
+#        RESIDENCY            when 1, prints which ELF sections and .text
+#                             modules of both daemons are resident
+#                             (.ci/bench/residency; reads /proc/PID/pagemap)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,7 +65,8 @@ if [[ ! -x $vmalertbin ]]; then
   (cd "$root" && go test -count=1 -run 'TestBuildTools/vmalert$' ./alerts/internal/realserver >&2)
 fi
 echo "building hlalert and the generator" >&2
-(cd "$root" && go build -ldflags="${LDFLAGS:-}" -o "$work/hlalert" ./cmd/hlalert && go build -o "$work/gen500" ./.ci/bench/gen500)
+(cd "$root" && go build -ldflags="${LDFLAGS:-}" -o "$work/hlalert" ./cmd/hlalert && go build -o "$work/gen500" ./.ci/bench/gen500 &&
+  go build -o "$work/residency" ./.ci/bench/residency)
 
 # VictoriaMetrics with an hour of series.
 vmport=$(free_port)
@@ -159,6 +163,13 @@ if [[ -n ${PROFILE_DIR:-} ]]; then
   curl -fsS -o "$PROFILE_DIR/allocs.pprof" "http://127.0.0.1:$pport/debug/pprof/allocs"
   curl -fsS -o "$PROFILE_DIR/cpu.pprof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=10"
   cp "$work/hlalert" "$PROFILE_DIR/hlalert"
+fi
+
+if [[ ${RESIDENCY:-} == 1 ]]; then
+  echo "== hlalert: resident pages of its executable"
+  "$work/residency" "$hpid" 20
+  echo "== vmalert: resident pages of its executable"
+  "$work/residency" "$vapid" 20
 fi
 
 firing=$(curl -fsS "http://127.0.0.1:$hport/api/v1/alerts" | grep -o '"state":"firing"' | wc -l || true)
