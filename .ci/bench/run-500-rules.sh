@@ -3,7 +3,12 @@
 # 20 groups of 25) against a real VictoriaMetrics v1.150.0 holding an hour of
 # a 4-node homelab's series, for N evaluation cycles, and prints the daemon's
 # memory (VmRSS, VmHWM from /proc/PID/status) and CPU time per evaluation
-# cycle. Target: RSS under 40 MiB. Exits 1 when VmRSS is above the target.
+# cycle. Beside it, on the same rules, interval and VictoriaMetrics, runs
+# vmalert v1.150.0 (notifications to -notifier.blackhole; recording results
+# remote-written to the same VictoriaMetrics, as hlalert does by default) and
+# prints its VmRSS and the ratio hlalert/vmalert.
+# Targets: RSS under 40 MiB and at or below vmalert's. Exits 1 when either
+# is missed.
 #
 # usage: .ci/bench/run-500-rules.sh [CYCLES] [INTERVAL]
 #        (CYCLES: evaluation cycles to measure, default 10;
@@ -16,6 +21,9 @@
 #                             10s after the measured cycles) cpu.pprof there
 #        HLALERT_FLAGS        extra flags for `hlalert run`
 #        LDFLAGS              -ldflags for building hlalert (e.g. "-s -w")
+#        RESIDENCY            when 1, prints which ELF sections and .text
+#                             modules of both daemons are resident
+#                             (.ci/bench/residency; reads /proc/PID/pagemap)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +33,7 @@ nrules=${RULES:-500}
 target_mib=${TARGET_MIB:-40}
 cache=${HLALERT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hlalert-tools}
 vmbin=$cache/victoria-metrics-v1.150.0
+vmalertbin=$cache/vmalert-v1.150.0
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -49,10 +58,15 @@ wait_http() { # URL SECONDS
 
 if [[ ! -x $vmbin ]]; then
   echo "building VictoriaMetrics v1.150.0 into $cache" >&2
-  (cd "$root" && go test -count=1 -run TestBuildTools ./alerts/internal/realserver >&2)
+  (cd "$root" && go test -count=1 -run 'TestBuildTools/victoria-metrics$' ./alerts/internal/realserver >&2)
+fi
+if [[ ! -x $vmalertbin ]]; then
+  echo "building vmalert v1.150.0 into $cache" >&2
+  (cd "$root" && go test -count=1 -run 'TestBuildTools/vmalert$' ./alerts/internal/realserver >&2)
 fi
 echo "building hlalert and the generator" >&2
-(cd "$root" && go build -ldflags="${LDFLAGS:-}" -o "$work/hlalert" ./cmd/hlalert && go build -o "$work/gen500" ./.ci/bench/gen500)
+(cd "$root" && go build -ldflags="${LDFLAGS:-}" -o "$work/hlalert" ./cmd/hlalert && go build -o "$work/gen500" ./.ci/bench/gen500 &&
+  go build -o "$work/residency" ./.ci/bench/residency)
 
 # VictoriaMetrics with an hour of series.
 vmport=$(free_port)
@@ -89,14 +103,27 @@ extra+=(${HLALERT_FLAGS:-})
 "$work/hlalert" run --config "$work/hlalert.yaml" --log.level=warn "${extra[@]}" >"$work/hlalert.log" 2>&1 &
 hpid=$!
 pids+=($hpid)
+# vmalert beside it: same rules, interval and datasource.
+vaport=$(free_port)
+# Its own defaults: no GOGC/GOMEMLIMIT from this shell (they are hlalert's knobs).
+env -u GOGC -u GOMEMLIMIT "$vmalertbin" -rule="$work/rules.yaml" -datasource.url="http://127.0.0.1:$vmport" \
+  -remoteWrite.url="http://127.0.0.1:$vmport" \
+  -evaluationInterval="$interval" -notifier.blackhole -httpListenAddr=127.0.0.1:"$vaport" \
+  -loggerLevel=ERROR >"$work/vmalert.log" 2>&1 &
+vapid=$!
+pids+=($vapid)
 wait_http "http://127.0.0.1:$hport/-/ready" 60 || { cat "$work/hlalert.log" >&2; exit 1; }
+wait_http "http://127.0.0.1:$vaport/health" 60 || { cat "$work/vmalert.log" >&2; exit 1; }
 
 metric() { # sum of a metric's samples in hlalert's /metrics
   curl -fsS "http://127.0.0.1:$hport/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%.6f\n", s + 0 }'
 }
 evals() { metric hlalert_rule_group_evaluations_total | cut -d. -f1; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$hpid/stat"; }
-status_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$hpid/status"; }
+status_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/${2:-$hpid}/status"; }
+vmalert_evals() {
+  curl -fsS "http://127.0.0.1:$vaport/metrics" | awk '$1 ~ /^vmalert_iteration_total[{]/ { s += $NF } END { printf "%d\n", s + 0 }'
+}
 
 ngroups=$(( (nrules + 24) / 25 ))
 # Warm-up: one full cycle of every group.
@@ -108,7 +135,7 @@ want=$((e0 + cycles * ngroups))
 t0=$(date +%s.%N)
 # Poll once a second: every poll is a /metrics scrape (a Gather reading
 # /proc), and at 5/s those scrapes were a visible part of the CPU measured.
-until (( $(evals) >= want )); do sleep 1; kill -0 "$hpid"; done
+until (( $(evals) >= want )); do sleep 1; kill -0 "$hpid"; kill -0 "$vapid"; done
 t1=$(date +%s.%N)
 e1=$(evals)
 c1=$(cpu_ticks)
@@ -117,6 +144,11 @@ rss=$(status_kib VmRSS)
 hwm=$(status_kib VmHWM)
 rssfile=$(status_kib RssFile)
 rssanon=$(status_kib RssAnon)
+varss=$(status_kib VmRSS "$vapid")
+vahwm=$(status_kib VmHWM "$vapid")
+varssfile=$(status_kib RssFile "$vapid")
+varssanon=$(status_kib RssAnon "$vapid")
+vaevals=$(vmalert_evals)
 heapinuse=$(metric go_memstats_heap_inuse_bytes)
 gosys=$(metric go_memstats_sys_bytes)
 stacks=$(metric go_memstats_stack_sys_bytes)
@@ -133,13 +165,21 @@ if [[ -n ${PROFILE_DIR:-} ]]; then
   cp "$work/hlalert" "$PROFILE_DIR/hlalert"
 fi
 
+if [[ ${RESIDENCY:-} == 1 ]]; then
+  echo "== hlalert: resident pages of its executable"
+  "$work/residency" "$hpid" 20
+  echo "== vmalert: resident pages of its executable"
+  "$work/residency" "$vapid" 20
+fi
+
 firing=$(curl -fsS "http://127.0.0.1:$hport/api/v1/alerts" | grep -o '"state":"firing"' | wc -l || true)
 failures=$(metric hlalert_rule_group_evaluation_failures_total)
 
 echo "hlalert run: $nrules rules in $ngroups groups, every $interval, against VictoriaMetrics v1.150.0 ($nseries series, 1h at 15s)"
 awk -v c="$done_cycles" -v dc="$((c1 - c0))" -v hz="$hz" -v d="$(awk -v a="$d0" -v b="$d1" 'BEGIN{print b-a}')" \
   -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v rss="$rss" -v hwm="$hwm" -v tgt="$target_mib" \
-  -v firing="$firing" -v fail="$failures" -v rf="$rssfile" -v ra="$rssanon" -v hi="$heapinuse" -v gs="$gosys" -v st="$stacks" -v gm="$gcmeta" -v hid="$heapidle" 'BEGIN {
+  -v firing="$firing" -v fail="$failures" -v rf="$rssfile" -v ra="$rssanon" -v hi="$heapinuse" -v gs="$gosys" -v st="$stacks" -v gm="$gcmeta" -v hid="$heapidle" \
+  -v varss="$varss" -v vahwm="$vahwm" -v varf="$varssfile" -v vara="$varssanon" -v vac="$(awk -v e="$vaevals" -v g="$ngroups" 'BEGIN { printf "%.2f", e / g }')" 'BEGIN {
   printf "cycles measured:          %s (%.1fs wall)\n", c, t
   printf "CPU per cycle:            %.1f ms (user+sys; %d ticks total at %d Hz)\n", dc / hz / c * 1000, dc, hz
   printf "evaluation time per cycle: %.1f ms (sum over groups, wall)\n", d / c * 1000
@@ -149,6 +189,14 @@ awk -v c="$done_cycles" -v dc="$((c1 - c0))" -v hz="$hz" -v d="$(awk -v a="$d0" 
   printf "Go heap in use / Go sys:  %.1f / %.1f MiB\n", hi / 1048576, gs / 1048576
   printf "Go stacks / runtime meta / heap idle not released: %.1f / %.1f / %.1f MiB\n", st / 1048576, gm / 1048576, hid / 1048576
   printf "firing alerts:            %d; group evaluations with failures: %d\n", firing, fail
-  if (rss / 1024 > tgt) { printf "RESULT: VmRSS above the %d MiB target\n", tgt; exit 1 }
-  printf "RESULT: VmRSS within the %d MiB target\n", tgt
+  printf "vmalert v1.150.0 beside it: %s cycles done in all\n", vac
+  printf "vmalert VmRSS / VmHWM:    %.1f / %.1f MiB\n", varss / 1024, vahwm / 1024
+  printf "vmalert RssFile / RssAnon: %.1f / %.1f MiB\n", varf / 1024, vara / 1024
+  printf "VmRSS ratio hlalert/vmalert: %.2f\n", rss / varss
+  bad = 0
+  if (rss / 1024 > tgt) { printf "RESULT: VmRSS above the %d MiB target\n", tgt; bad = 1 }
+  else printf "RESULT: VmRSS within the %d MiB target\n", tgt
+  if (rss > varss) { printf "RESULT: VmRSS above vmalert\x27s\n"; bad = 1 }
+  else printf "RESULT: VmRSS at or below vmalert\x27s\n"
+  exit bad
 }'

@@ -169,15 +169,6 @@ func (c *Catalog) With(extra ...Metric) *Catalog {
 	return n
 }
 
-// Metrics returns every known metric, sorted by name.
-func (c *Catalog) Metrics() []Metric {
-	out := make([]Metric, 0, len(c.names))
-	for _, n := range c.names {
-		out = append(out, c.byName[n])
-	}
-	return out
-}
-
 // Lookup finds a metric by the name a query uses: the name itself, or a
 // histogram's or summary's _bucket, _sum or _count series, or a counter's
 // _created series.

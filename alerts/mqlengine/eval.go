@@ -287,5 +287,3 @@ func errArgs(got, want int) error {
 }
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
-
-func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

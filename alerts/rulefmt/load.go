@@ -45,11 +45,6 @@ var (
 	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
-// LoadFile reads and loads one rule file.
-func LoadFile(path string) (*File, []error) {
-	return loadFile(path, TypeMetricsQL)
-}
-
 func loadFile(path, defaultType string) (*File, []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

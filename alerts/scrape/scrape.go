@@ -7,7 +7,6 @@ package scrape
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,27 +37,6 @@ type Target struct {
 	// Client: nil: the scraper's. Authentication and TLS are the client's
 	// (alerts/httpclient builds it from the target's config).
 	Client *http.Client
-}
-
-// Validate names the first bad field.
-func (t Target) Validate() error {
-	if t.Job == "" {
-		return errors.New("job: required")
-	}
-	u, err := url.Parse(t.URL)
-	if err != nil {
-		return fmt.Errorf("url: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("url: want http(s)://host[:port]/path, got %q", t.URL)
-	}
-	if t.Interval <= 0 {
-		return fmt.Errorf("interval: must be positive, got %s", t.Interval)
-	}
-	if t.Timeout <= 0 || t.Timeout > t.Interval {
-		return fmt.Errorf("timeout: must be positive and at most the interval (%s), got %s", t.Interval, t.Timeout)
-	}
-	return nil
 }
 
 // instance is the host:port of the target's URL, as Prometheus labels it.

@@ -32,9 +32,6 @@ func TestScrapeOnce(t *testing.T) {
 	st := series.NewStore()
 	s := New(st, srv.Client(), slog.New(slog.DiscardHandler))
 	tgt := Target{Job: "hlexporter", URL: srv.URL + "/metrics", Labels: map[string]string{"node": "nas"}, Interval: time.Minute, Timeout: 5 * time.Second}
-	if err := tgt.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := s.ScrapeOnce(context.Background(), tgt, t0); err != nil {
 		t.Fatal(err)
@@ -84,28 +81,6 @@ func TestScrapeOnce(t *testing.T) {
 	check("nas", nas, []float64{1, series.StaleNaN})
 	check("cloud", cloud, []float64{math.NaN(), 0, series.StaleNaN})
 	check("up", up, []float64{1, 1, 0})
-}
-
-func TestTargetValidate(t *testing.T) {
-	ok := Target{Job: "j", URL: "http://127.0.0.1:9100/metrics", Interval: time.Minute, Timeout: 10 * time.Second}
-	for _, tc := range []struct {
-		mod  func(*Target)
-		want string
-	}{
-		{func(t *Target) { t.Job = "" }, "job: required"},
-		{func(t *Target) { t.URL = "file:///etc/passwd" }, "url: want http(s)"},
-		{func(t *Target) { t.Interval = 0 }, "interval: must be positive"},
-		{func(t *Target) { t.Timeout = 2 * time.Minute }, "timeout: must be positive and at most the interval"},
-	} {
-		tgt := ok
-		tc.mod(&tgt)
-		if err := tgt.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate() = %v, want %q", err, tc.want)
-		}
-	}
-	if err := ok.Validate(); err != nil {
-		t.Errorf("valid target: %v", err)
-	}
 }
 
 // roundTripFunc fakes a target in memory.

@@ -18,22 +18,6 @@ type Known struct {
 // Has reports whether name is known.
 func (k *Known) Has(name string) bool { _, ok := k.cat.Lookup(name); return ok }
 
-// Source says where a known name comes from ("" if unknown): the exporter
-// and its version, or the recording rule's position.
-func (k *Known) Source(name string) string {
-	m, ok := k.cat.Lookup(name)
-	if !ok {
-		return ""
-	}
-	if m.Version != "" {
-		return m.Exporter + " " + m.Version
-	}
-	if m.Type == "recorded" {
-		return "recording rule at " + m.Source
-	}
-	return m.Exporter
-}
-
 // Suggest is " (did you mean NAME?)" for the closest known metric, "" when
 // none is close.
 func (k *Known) Suggest(name string) string { return k.cat.Suggest(name) }

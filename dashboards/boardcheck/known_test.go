@@ -57,3 +57,19 @@ func TestResolve(t *testing.T) {
 		t.Errorf("unknown variables: %v", err)
 	}
 }
+
+// Source says where a known name comes from ("" if unknown): the exporter
+// and its version, or the recording rule's position.
+func (k *Known) Source(name string) string {
+	m, ok := k.cat.Lookup(name)
+	if !ok {
+		return ""
+	}
+	if m.Version != "" {
+		return m.Exporter + " " + m.Version
+	}
+	if m.Type == "recorded" {
+		return "recording rule at " + m.Source
+	}
+	return m.Exporter
+}

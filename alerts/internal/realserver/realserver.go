@@ -42,6 +42,12 @@ func VMAlertToolTool() Tool {
 	return Tool{"vmalert-tool", "github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool", "v1.150.0", ""}
 }
 
+// VMAlertTool is vmalert, the rule evaluator hlalert's memory is compared
+// with (.ci/bench/run-500-rules.sh).
+func VMAlertTool() Tool {
+	return Tool{"vmalert", "github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert", "v1.150.0", ""}
+}
+
 // LokiTool is Grafana Loki, built from its own tools module (.ci/tools/loki:
 // Loki's replace directives clash with VictoriaMetrics' dependencies).
 func LokiTool() Tool {
