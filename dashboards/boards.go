@@ -134,24 +134,26 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 	return base("hlalert-overview", "Homelab overview",
 		"Is anything wrong? One tile per domain turns red where the shipped alerting rules fire; the rows below show what.").
 		WithRow(dashboard.NewRowBuilder("Is anything wrong?")).
-		WithPanel(status("Firing alerts", "Alerts hlalert reports as firing (ALERTS series it writes to VictoriaMetrics).", "none", anyRed(), 4,
-			qi(`count(ALERTS{alertstate="firing"}) or vector(0)`, "firing"))).
+		WithPanel(status("Firing alerts", "Warning and critical alerts hlalert reports as firing (the ALERTS series it writes to VictoriaMetrics); info alerts and the Watchdog are left out.", "none", anyRed(), 4,
+			qi(`count(ALERTS{alertstate="firing", severity=~"critical|warning"}) or vector(0)`, "firing"))).
 		WithPanel(status("Backup problems", "Repositories × tiers with a stale or failed run, a failed check or restore test, or a source that cannot be read.", "none", anyRed(), 4,
 			qi(backupProblems(th), "repositories"))).
 		WithPanel(status("Pool problems", "Pools not ONLINE, with vdev or data errors, too full, or without a recent scrub.", "none", anyRed(), 4,
 			qi(poolProblems(th), "pools"))).
-		WithPanel(status("Disks at risk", "Disks failing SMART, with pending sectors, NVMe critical warnings, too hot or worn.", "none", anyRed(), 4,
+		WithPanel(status("Disks at risk", "Disks failing SMART, with pending sectors, NVMe critical warnings, too hot or worn.", "none", anyRed(), 3,
 			qi(diskProblems(th), "disks"))).
-		WithPanel(status("Hosts needing attention", "Hosts whose upgrade failed, with a switch or reboot pending, or running an old generation.", "none", anyRed(), 4,
+		WithPanel(status("Hosts needing attention", "Hosts whose upgrade failed, with a switch or reboot pending, or running an old generation.", "none", anyRed(), 3,
 			qi(deployProblems(th), "hosts"))).
-		WithPanel(status("Cameras not recording", "Cameras without a recent recording segment or without frames.", "none", anyRed(), 4,
+		WithPanel(status("Cameras not recording", "Cameras without a recent recording segment or without frames.", "none", anyRed(), 3,
 			qi(cameraProblems(th), "cameras"))).
-		WithPanel(status("Blind spots", "Collectors failing or stale and targets down: alerts about them cannot fire.", "none", anyRed(), 4,
+		WithPanel(status("Blind spots", "Collectors failing or stale and targets down: alerts about them cannot fire.", "none", anyRed(), 3,
 			qi(collectorProblems(th), "collectors"))).
 		WithRow(dashboard.NewRowBuilder("Backups: 3-2-1 per repository and tier")).
-		WithPanel(status("Last successful backup", "Age of the last successful run per repository and tier; red where BackupStale fires.", "s", redAbove(th.BackupAge), 12,
+		WithPanel(status("Last successful backup", "Age of the last successful run per repository and tier; red where BackupStale fires.", "s", redAbove(th.BackupAge), 8,
 			qi(`time() - max by (repository, tier) (hlexporter_backup_last_successful_run_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
-		WithPanel(status("Last verified restore", "Age of the last successful restore test; red where BackupRestoreTestStale fires.", "s", redAbove(th.RestoreTestAge), 12,
+		WithPanel(status("Newest snapshot", "Age of the newest snapshot per repository and tier (all hosts); red where BackupSnapshotStale fires.", "s", redAbove(th.SnapshotAge), 8,
+			qi(`time() - max by (repository, tier) (hlexporter_backup_last_snapshot_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
+		WithPanel(status("Last verified restore", "Age of the last successful restore test; red where BackupRestoreTestStale fires.", "s", redAbove(th.RestoreTestAge), 8,
 			qi(`time() - max by (repository, tier) (hlexporter_backup_last_successful_restore_test_timestamp_seconds)`, "{{repository}} · {{tier}}"))).
 		WithRow(dashboard.NewRowBuilder("Storage, deploys, cameras")).
 		WithPanel(status("Pool health", "0 ONLINE, 1 DEGRADED, 2 FAULTED, 3 OFFLINE, 4 UNAVAIL, 5 REMOVED, 6 SUSPENDED.", "none", steps(green, 1, red), 8,
@@ -165,8 +167,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 		WithPanel(status("Recording age", "Time since each camera's newest segment ended; red where CameraNotRecording fires.", "s", redAbove(th.RecordingAge), 16,
 			qi(`time() - max by (instance, camera) (hlexporter_nvr_camera_last_recording_end_timestamp_seconds)`, "{{camera}}"))).
 		WithRow(dashboard.NewRowBuilder("Firing alerts")).
-		WithPanel(tbl("Firing alerts", "ALERTS{alertstate=\"firing\"}: one row per alert.", "none", nil, 24,
-			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing"})`, "")).
+		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert.", "none", nil, 24,
+			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
 			NoValue("No alert is firing"))
 }
 

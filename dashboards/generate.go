@@ -5,7 +5,7 @@
 // thresholds, and a test fails when they are stale.
 package dashboards
 
-//go:generate go run ./gen -rules ../rules -out .
+//go:generate go run ./gen -rules ../rules -out . -root .. -preview preview
 
 import (
 	"bytes"

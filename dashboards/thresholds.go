@@ -17,6 +17,7 @@ import (
 // fires. Each field names the rule it comes from.
 type Thresholds struct {
 	BackupAge          float64 // BackupStale: seconds since the last successful run
+	SnapshotAge        float64 // BackupSnapshotStale: seconds since a host's newest snapshot
 	RestoreTestAge     float64 // BackupRestoreTestStale: seconds since a verified restore
 	ScrubAge           float64 // ZfsScrubStale: seconds since the last scrub ended
 	PoolCapacity       float64 // ZfsPoolAlmostFull: capacity ratio 0–1
@@ -32,6 +33,7 @@ type Thresholds struct {
 func (t *Thresholds) fields() map[string]*float64 {
 	return map[string]*float64{
 		"BackupStale":            &t.BackupAge,
+		"BackupSnapshotStale":    &t.SnapshotAge,
 		"BackupRestoreTestStale": &t.RestoreTestAge,
 		"ZfsScrubStale":          &t.ScrubAge,
 		"ZfsPoolAlmostFull":      &t.PoolCapacity,

@@ -24,6 +24,8 @@ import (
 	"github.com/hlalert/hlalert/alerts/email"
 	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/history"
+	"github.com/hlalert/hlalert/alerts/logingest"
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/lokipush"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/notify"
@@ -52,6 +54,9 @@ type Options struct {
 	// Tuning for tests; zero values take the production defaults.
 	QueueBackoff        email.Backoff
 	NotifyRetryInterval time.Duration
+	// LogMaxBytes bounds the pushed log lines kept in the standalone
+	// mode; 0: logingest.DefaultMaxBytes.
+	LogMaxBytes int64
 }
 
 // Run runs the daemon until ctx ends.
@@ -152,9 +157,22 @@ func Run(ctx context.Context, o Options) error {
 		deps.StateSink = h
 		closers = append(closers, h.Close)
 	}
+	var logs *logingest.Receiver
+	if cfg.Datasource.Embedded != nil {
+		deps.LogStore = logstream.NewStore()
+	}
 	ev, err := evaluator.New(cfg, deps)
 	if err != nil {
 		return err
+	}
+	if deps.LogStore != nil {
+		logs, err = logingest.New(logingest.Options{
+			Store: deps.LogStore, Retention: ev.LogRetention, MaxBytes: o.LogMaxBytes,
+			Registerer: reg, Logger: logger.With("component", "logingest"),
+		})
+		if err != nil {
+			return err
+		}
 	}
 	// reload reloads the evaluator (which calls deps.Load, validating the
 	// notify section too) and, only when it accepted the new config,
@@ -179,7 +197,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return nil
 	}
-	h, err := web.New(web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils, Integrations: disp})
+	wopts := web.Options{Evaluator: reloader{ev, reload}, Gatherer: reg, Logger: logger, Silences: sils, Integrations: disp}
+	if logs != nil {
+		wopts.LogPush = logs
+		logger.Info("accepting log lines on Loki's push API", "path", "/loki/api/v1/push", "keep", ev.LogRetention())
+	}
+	h, err := web.New(wopts)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
@@ -225,6 +248,10 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	go func() { defer wg.Done(); _ = disp.Run(runCtx) }()
 	go func() { defer wg.Done(); _ = queue.Run(runCtx) }()
+	if logs != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); logs.Run(runCtx, 30*time.Second) }()
+	}
 	evErr := make(chan error, 1)
 	go func() { evErr <- ev.Run(runCtx) }()
 

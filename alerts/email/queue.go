@@ -53,8 +53,8 @@ func (b Backoff) after(attempts int) time.Duration {
 // QueueOptions configures a Queue.
 type QueueOptions struct {
 	Dir string // the outbox folder (outbox_dir); created when missing
-	// Transports by name (receiver "#" email_configs index). NewSender
-	// fills them; tests may add their own.
+	// Transports by name (receiver "#" email_configs index) to start
+	// with; Sender.Activate replaces them (Replace).
 	Transports map[string]Transport
 	// DefaultTransport delivers queued .eml files without an
 	// X-Hlalert-Transport header (e.g. written by hand or by older hlalert versions); "" leaves
@@ -169,15 +169,6 @@ func NewQueue(o QueueOptions) (*Queue, error) {
 		q.m.queued.Set(float64(len(names)))
 	}
 	return q, nil
-}
-
-// SetTransport adds or replaces a transport (tests and tools; the
-// daemon replaces the whole set with Replace).
-func (q *Queue) SetTransport(name string, t Transport) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.transports[name] = t
-	delete(q.held, name)
 }
 
 // Replace installs a whole set of transports in one step (a config

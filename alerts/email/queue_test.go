@@ -124,10 +124,10 @@ func TestParkedMessagesAreNotReread(t *testing.T) {
 	}
 	// A transport appears: the message is read (and found unusable now).
 	ft := &fakeTransport{up: true}
-	q.SetTransport("t", ft)
+	q.Replace(Transports{SMTP: map[string]Transport{"t": ft}})
 	q.DeliverDue(ctx)
 	if failed, _ := filepath.Glob(filepath.Join(dir, failedDir, "*.eml")); len(failed) != 1 {
-		t.Fatalf("after SetTransport the message was not read again: failed/ holds %v", failed)
+		t.Fatalf("after Replace the message was not read again: failed/ holds %v", failed)
 	}
 }
 

@@ -103,6 +103,8 @@ func (e *Evaluator) querier(cfg *config.Config, engine *embeddedEngine, ds strin
 		return rule.QuerierFunc(func(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
 			return engine.eng.Query(ctx, expr, ts, step)
 		}), nil
+	case DSEmbeddedLogQL:
+		return rule.QuerierFunc(engine.logs.QueryVector), nil
 	}
 	return nil, fmt.Errorf("unknown datasource %q", ds)
 }
@@ -126,6 +128,7 @@ func (e *Evaluator) resetDatasources(cfg *config.Config) {
 	}
 	if cfg.Datasource.Embedded != nil {
 		urls[DSEmbedded] = ""
+		urls[DSEmbeddedLogQL] = ""
 	}
 	for name, u := range urls {
 		if h, ok := e.ds[name]; ok {

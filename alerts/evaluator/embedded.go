@@ -10,6 +10,7 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 
 	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/scrape"
 	"github.com/hlalert/hlalert/alerts/series"
@@ -17,7 +18,12 @@ import (
 
 // embeddedEngine is the standalone mode's query side.
 type embeddedEngine struct {
-	eng *mqlengine.Engine
+	eng  *mqlengine.Engine
+	logs *lqlengine.Engine // LogQL over the pushed lines
+
+	// logRetention is how far back the LogQL groups read (0: none).
+	// Set once when the groups are built.
+	logRetention time.Duration
 
 	mu        sync.Mutex
 	retention time.Duration
@@ -111,6 +117,60 @@ func reach(e metricsql.Expr, stepMs int64) time.Duration {
 		out = max(reach(x.Left, stepMs), reach(x.Right, stepMs))
 	}
 	return out
+}
+
+// logRetentionFor is how much of the pushed log lines the standalone mode
+// keeps: the longest range + offset of any LogQL rule of the embedded
+// datasource, plus two of the longest group interval and a margin; 0 when
+// no LogQL group reads the embedded store (nothing is kept).
+func logRetentionFor(groups []*group) time.Duration {
+	var longest, maxInterval time.Duration
+	found := false
+	for _, g := range groups {
+		if g.ds != DSEmbeddedLogQL {
+			continue
+		}
+		found = true
+		maxInterval = max(maxInterval, g.g.Interval)
+		for _, r := range g.g.Rules {
+			longest = max(longest, logReach(r.Expr()))
+		}
+	}
+	if !found {
+		return 0
+	}
+	return longest + 2*maxInterval + retentionMargin
+}
+
+// logReach is how far back a LogQL expression reads: its longest range
+// plus offset (unparsable expressions, which the rule reports, read
+// nothing).
+func logReach(expr string) time.Duration {
+	e, err := lqlengine.Parse(expr)
+	if err != nil {
+		return 0
+	}
+	var out time.Duration
+	lqlengine.Walk(e, func(x lqlengine.Expr) {
+		if ra, ok := x.(*lqlengine.RangeAggr); ok && ra.Range != nil {
+			out = max(out, ra.Range.Range+max(ra.Range.Offset, 0))
+		}
+	})
+	return out
+}
+
+// LogRetention is how far back the standalone mode's LogQL rules read the
+// pushed lines (0: no LogQL group uses the embedded datasource); the push
+// receiver keeps no more.
+func (e *Evaluator) LogRetention() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, g := range e.groups {
+		if g.emb != nil {
+			return g.emb.logRetention
+		}
+	}
+	return 0
 }
 
 // scrape runs the embedded mode's scraper and trims the store to the

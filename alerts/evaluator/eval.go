@@ -128,7 +128,7 @@ func (e *Evaluator) write(ctx context.Context, g *group, pts []series.Point) {
 	if len(pts) == 0 {
 		return
 	}
-	if g.ds == DSEmbedded {
+	if g.ds == DSEmbedded || g.ds == DSEmbeddedLogQL {
 		for _, p := range pts {
 			if err := e.store.Append(p.Labels, p.T, p.V); err != nil {
 				e.log.Warn("append recorded sample", "group", g.def.Name, "series", p.Labels.String(), "err", err)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
@@ -48,6 +49,9 @@ type Deps struct {
 	HTTPClient func(config.HTTP) (*http.Client, error)
 	// Store is the embedded mode's series store; nil: a new one.
 	Store *series.Store
+	// LogStore is the embedded mode's log store (filled by the push API,
+	// read by type: logql groups); nil: a new one.
+	LogStore *logstream.Store
 	// Metrics records evaluation metrics; nil: none.
 	Metrics *metrics.Evaluator
 	// Scrape runs the embedded mode's scraper; nil: alerts/scrape.
@@ -61,10 +65,11 @@ type Deps struct {
 
 // Evaluator runs the rule groups of a config.
 type Evaluator struct {
-	deps  Deps
-	log   *slog.Logger
-	state *statestore.Store
-	store *series.Store
+	deps     Deps
+	log      *slog.Logger
+	state    *statestore.Store
+	store    *series.Store
+	logStore *logstream.Store
 
 	mu         sync.Mutex // guards everything below
 	cfg        *config.Config
@@ -106,12 +111,15 @@ func New(cfg *config.Config, deps Deps) (*Evaluator, error) {
 	if deps.Store == nil {
 		deps.Store = series.NewStore()
 	}
+	if deps.LogStore == nil {
+		deps.LogStore = logstream.NewStore()
+	}
 	st, err := statestore.Open(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	e := &Evaluator{
-		deps: deps, log: deps.Logger, state: st, store: deps.Store,
+		deps: deps, log: deps.Logger, state: st, store: deps.Store, logStore: deps.LogStore,
 		ds: map[string]*dsHealth{}, sent: map[string]sentInfo{}, builtin: map[string]*rule.Alert{},
 		lastSaved: map[string]rule.Alert{}, savedSent: map[string]sentInfo{},
 	}

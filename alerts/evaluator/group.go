@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
@@ -22,6 +23,7 @@ const (
 	DSVictoriaMetrics = "victoriametrics"
 	DSLoki            = "loki"
 	DSEmbedded        = "embedded"
+	DSEmbeddedLogQL   = "embedded-logql" // LogQL over the pushed log lines
 )
 
 // group is one scheduled rule group.
@@ -99,6 +101,7 @@ func (e *Evaluator) build(cfg *config.Config) ([]*group, error) {
 		if engine, err = newEmbeddedEngine(e.store); err != nil {
 			return nil, err
 		}
+		engine.logs = lqlengine.New(e.logStore)
 	}
 	var groups []*group
 	for _, f := range files {
@@ -144,12 +147,13 @@ func (e *Evaluator) build(cfg *config.Config) ([]*group, error) {
 	}
 	if engine != nil {
 		engine.setRetention(retentionFor(groups))
+		engine.logRetention = logRetentionFor(groups)
 	}
 	return groups, nil
 }
 
 func engineIf(ds string, e *embeddedEngine) *embeddedEngine {
-	if ds == DSEmbedded {
+	if ds == DSEmbedded || ds == DSEmbeddedLogQL {
 		return e
 	}
 	return nil
@@ -170,10 +174,13 @@ func checkUnsupported(def rulefmt.Group) error {
 func datasourceFor(cfg *config.Config, def rulefmt.Group) (string, error) {
 	switch def.Type {
 	case rulefmt.TypeLogQL:
-		if cfg.Datasource.Loki == nil {
-			return "", errors.New("type logql needs datasource.loki in the config (the embedded engine answers MetricsQL only)")
+		switch {
+		case cfg.Datasource.Loki != nil:
+			return DSLoki, nil
+		case cfg.Datasource.Embedded != nil:
+			return DSEmbeddedLogQL, nil
 		}
-		return DSLoki, nil
+		return "", errors.New("type logql needs datasource.loki or datasource.embedded (lines pushed to /loki/api/v1/push) in the config")
 	default:
 		switch {
 		case cfg.Datasource.VictoriaMetrics != nil:

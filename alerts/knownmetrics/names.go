@@ -2,6 +2,7 @@ package knownmetrics
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/VictoriaMetrics/metricsql"
 )
@@ -32,4 +33,16 @@ func MetricNames(expr string) ([]string, error) {
 		}
 	})
 	return out, nil
+}
+
+// grafanaDurationRE matches Grafana's interval variables, which stand
+// where MetricsQL wants a duration.
+var grafanaDurationRE = regexp.MustCompile(`\$\{?__(?:rate_interval|interval|range)\}?`)
+
+// GrafanaExpr makes a Grafana panel query parseable: its interval
+// variables ($__rate_interval, $__interval, $__range, also as ${...})
+// become 5m. Variables inside label values ("$instance") parse as they
+// are.
+func GrafanaExpr(expr string) string {
+	return grafanaDurationRE.ReplaceAllString(expr, "5m")
 }

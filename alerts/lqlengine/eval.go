@@ -763,7 +763,7 @@ func applyOp(op string, l, r float64, _, _ bool) (float64, bool) {
 // ---- label_replace
 
 func labelReplace(n *LabelReplace, in series.Vector) (series.Vector, error) {
-	re, err := regexp.Compile("^(?s:" + n.Regex + ")$")
+	re, err := regexp.Compile("^(?:" + n.Regex + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("invalid regex in label_replace: %w", err)
 	}

@@ -1155,26 +1155,12 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	if _, err := regexp.Compile("^(?s:" + args[3] + ")$"); err != nil {
+	if _, err := regexp.Compile("^(?:" + args[3] + ")$"); err != nil {
 		return nil, &ParseError{Msg: fmt.Sprintf("invalid regex in label_replace: %s", err.Error())}
-	}
-	if !model_isValidLabelName(args[0]) {
-		return nil, &ParseError{Msg: fmt.Sprintf("invalid destination label name in label_replace: %s", args[0])}
 	}
 	return &LabelReplace{Inner: inner, Dst: args[0], Replacement: args[1], Src: args[2], Regex: args[3]}, nil
 }
 
-func model_isValidLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' && i > 0) {
-			return false
-		}
-	}
-	return true
-}
 
 // errAtLeastOneMatcher is Loki's refusal of a selector that could match
 // every stream.

@@ -430,7 +430,9 @@ func sanitizeLabelKey(key string, isPrefix bool) string {
 	}, key)
 }
 
-func isValidLabelName(s string) bool { return model_isValidLabelName(s) }
+// isValidLabelName is Loki's check of extracted label names (UTF-8
+// validation: any non-empty valid UTF-8 string).
+func isValidLabelName(s string) bool { return s != "" && utf8.ValidString(s) }
 
 func compileParser(p *Parser) (stage, error) {
 	switch p.Kind {

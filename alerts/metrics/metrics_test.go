@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,33 @@ func TestDoubleRegistrationPanics(t *testing.T) {
 		}
 	}()
 	NewEvaluator(reg)
+}
+
+func TestIntegrationMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewIntegrations(reg)
+	m.Add("ops", "email[0]")
+	m.Add("ops", "alertmanager")
+	m.Add("old", "email[0]")
+	m.Attempt("ops", "alertmanager")
+	m.Failed("ops", "alertmanager")
+	m.Attempt("ops", "email[0]")
+	m.Succeeded("ops", "email[0]", time.Unix(1700000000, 500e6))
+	m.Remove("old", "email[0]")
+	want := `# HELP hlalert_notification_attempts_total Attempts to deliver a notification through an integration.
+# TYPE hlalert_notification_attempts_total counter
+hlalert_notification_attempts_total{integration="alertmanager",receiver="ops"} 1
+hlalert_notification_attempts_total{integration="email[0]",receiver="ops"} 1
+# HELP hlalert_notification_last_success_timestamp_seconds When an integration last delivered a notification (Unix time); 0: not since start-up.
+# TYPE hlalert_notification_last_success_timestamp_seconds gauge
+hlalert_notification_last_success_timestamp_seconds{integration="alertmanager",receiver="ops"} 0
+hlalert_notification_last_success_timestamp_seconds{integration="email[0]",receiver="ops"} 1.7000000005e+09
+# HELP hlalert_notifications_failed_total Failed attempts to deliver a notification through an integration.
+# TYPE hlalert_notifications_failed_total counter
+hlalert_notifications_failed_total{integration="alertmanager",receiver="ops"} 1
+hlalert_notifications_failed_total{integration="email[0]",receiver="ops"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
 }

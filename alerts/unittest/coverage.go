@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -15,7 +16,7 @@ import (
 // ruleRef names one rule of a rule file: its group and its index in the
 // group (two rules of a group may share a name).
 type ruleRef struct {
-	file  string // filepath.Clean'ed path
+	file  string // fileKey of the path
 	group string
 	index int
 }
@@ -28,6 +29,15 @@ type testCoverage struct {
 	recorded map[ruleRef]bool // the recording rule returned at least one sample
 }
 
+// fileKey names a rule file however it was reached (relative, absolute,
+// through ./ or ../): its absolute clean path when it has one.
+func fileKey(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return filepath.Clean(p)
+}
+
 func newTestCoverage() *testCoverage {
 	return &testCoverage{fired: map[ruleRef]bool{}, silent: map[ruleRef]bool{}, recorded: map[ruleRef]bool{}}
 }
@@ -37,7 +47,7 @@ func newTestCoverage() *testCoverage {
 func (c *testCoverage) noteRecorded(g *rule.Group) {
 	for i, r := range g.Rules {
 		if rr, ok := r.(*rule.RecordingRule); ok && rr.Health().Err == nil && rr.Health().Samples > 0 {
-			c.recorded[ruleRef{filepath.Clean(g.File), g.Name, i}] = true
+			c.recorded[ruleRef{fileKey(g.File), g.Name, i}] = true
 		}
 	}
 }
@@ -52,7 +62,7 @@ func (c *testCoverage) noteAlertCheck(groups []*rule.Group, group, alertname str
 		}
 		for i, r := range g.Rules {
 			if ar, ok := r.(*rule.AlertingRule); ok && ar.Name() == alertname {
-				ref := ruleRef{filepath.Clean(g.File), g.Name, i}
+				ref := ruleRef{fileKey(g.File), g.Name, i}
 				if expectedFiring {
 					c.fired[ref] = true
 				} else {
@@ -61,6 +71,24 @@ func (c *testCoverage) noteAlertCheck(groups []*rule.Group, group, alertname str
 			}
 		}
 	}
+}
+
+// RuleFilesIn lists the rule files (YAML with a top-level groups: key)
+// in the folders among paths, for Coverage: a rule file that no test loads
+// counts as uncovered. Paths that are files are left out.
+func RuleFilesIn(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		found, err := walkYAML(p, IsRuleFile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
 }
 
 // CoverageReport tells, per rule file, which rules the tests exercised.
@@ -116,7 +144,7 @@ func Coverage(results []FileResult, ruleFiles []*rulefmt.File) CoverageReport {
 	tested := map[string]bool{}
 	var order []string
 	add := func(rf *rulefmt.File, isTested bool) {
-		k := filepath.Clean(rf.Path)
+		k := fileKey(rf.Path)
 		if _, ok := files[k]; !ok {
 			files[k] = rf
 			order = append(order, k)

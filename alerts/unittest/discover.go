@@ -34,29 +34,10 @@ func Discover(paths []string) ([]string, error) {
 			add(p)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-				return nil
-			}
-			if IsTestFile(path) {
-				found = append(found, path)
-			}
-			return nil
-		})
+		found, err := walkYAML(p, IsTestFile)
 		if err != nil {
-			return nil, fmt.Errorf("walk %s: %w", p, err)
+			return nil, err
 		}
-		sort.Strings(found)
 		for _, f := range found {
 			add(f)
 		}
@@ -65,7 +46,12 @@ func Discover(paths []string) ([]string, error) {
 }
 
 // IsTestFile tells whether a file is YAML with a top-level tests: key.
-func IsTestFile(path string) bool {
+func IsTestFile(path string) bool { return hasTopLevelKey(path, "tests") }
+
+// IsRuleFile tells whether a file is YAML with a top-level groups: key.
+func IsRuleFile(path string) bool { return hasTopLevelKey(path, "groups") }
+
+func hasTopLevelKey(path, key string) bool {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return false
@@ -74,7 +60,36 @@ func IsTestFile(path string) bool {
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil || len(doc.Content) == 0 {
 		return false
 	}
-	return mappingHas(doc.Content[0], "tests")
+	return mappingHas(doc.Content[0], key)
+}
+
+// walkYAML lists the *.yaml and *.yml files under dir that keep accepts,
+// sorted, skipping hidden folders.
+func walkYAML(dir string, keep func(path string) bool) ([]string, error) {
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if keep(path) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk %s: %w", dir, err)
+	}
+	sort.Strings(found)
+	return found, nil
 }
 
 // Check validates a test file without running it (for hlalert check):

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,6 +136,8 @@ type decoder struct {
 	// evalInterval is the file's evaluation_interval: a test's default
 	// spacing of input lines.
 	evalInterval time.Duration
+	// lines are the file's lines, to place offsets inside block scalars.
+	lines []string
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.path, Line: n.Line, Col: n.Column} }
@@ -267,6 +270,10 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 		d.errorf(n, "%s: negative duration %q", what, s)
 		return 0, false
 	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		d.errorf(n, "%s: duration %q is longer than 292 years", what, s)
+		return 0, false
+	}
 	return time.Duration(ms) * time.Millisecond, true
 }
 
@@ -291,7 +298,7 @@ var (
 // Decode reads a test file (path is used in positions; rule_files stay as
 // written).
 func Decode(path string, data []byte) (*File, []error) {
-	d := &decoder{path: path}
+	d := &decoder{path: path, lines: strings.Split(string(data), "\n")}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -535,6 +542,17 @@ func (d *decoder) valuePos(n *yaml.Node, off int) Pos {
 		if !strings.Contains(n.Value, "\n") && !strings.ContainsAny(n.Value, `\'`) {
 			p.Col += off + 1
 		}
+	case yaml.LiteralStyle:
+		// The text starts on the line after the | indicator, each line
+		// indented as the first one.
+		if off > len(n.Value) || n.Line >= len(d.lines) {
+			break
+		}
+		first := d.lines[n.Line] // 0-based: the line after the indicator
+		indent := len(first) - len(strings.TrimLeft(first, " "))
+		line := strings.Count(n.Value[:off], "\n")
+		col := off - (strings.LastIndex(n.Value[:off], "\n") + 1)
+		p.Line, p.Col = n.Line+1+line, indent+1+col
 	}
 	return p
 }

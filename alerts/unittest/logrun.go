@@ -79,7 +79,7 @@ func logQuerier(le LogEngine) rule.Querier {
 }
 
 // checkLogExpr runs one logql_expr_test.
-func checkLogExpr(ctx context.Context, le LogEngine, lt LogExprTest, start time.Time, tol float64) []Failure {
+func checkLogExpr(ctx context.Context, le LogEngine, lt LogExprTest, start time.Time, eq func(a, b float64) bool) []Failure {
 	what := fmt.Sprintf("logql_expr_test expr=%q eval_time=%s", lt.Expr, lt.EvalTime)
 	res, err := le.Query(ctx, lt.Expr, start.Add(lt.EvalTime))
 	if err != nil {
@@ -93,7 +93,7 @@ func checkLogExpr(ctx context.Context, le LogEngine, lt LogExprTest, start time.
 	case res.IsLog:
 		return compareLogs(what, lt, res.Streams, start)
 	}
-	return compareSamples(what, lt.Pos, res.Vector, lt.ExpSamples, tol)
+	return compareSamples(what, lt.Pos, res.Vector, lt.ExpSamples, eq)
 }
 
 type logEntry struct {

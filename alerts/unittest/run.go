@@ -269,7 +269,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		interval = f.EvaluationInterval
 	}
 	st := series.NewStore()
-	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds()); err != nil {
+	if err := writeInput(st, t.InputSeries, start.UnixMilli(), interval.Milliseconds(), inputUntil(f, t, start)); err != nil {
 		return []Failure{{Pos: t.Pos, What: err.Error()}}
 	}
 	eng, err := opts.NewEngine(st)
@@ -360,15 +360,15 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 			idx++
 		}
 	}
-	tol := 1e-12
-	if f.FuzzyCompare {
-		tol = 1e-6
+	eq := func(a, b float64) bool { return valuesEqual(a, b, 1e-12) }
+	if prom {
+		eq = promtoolEqual(f.FuzzyCompare)
 	}
 	for _, et := range t.ExprTests {
-		failures = append(failures, checkExpr(ctx, eng, et, start, tol, f.Format)...)
+		failures = append(failures, checkExpr(ctx, eng, et, start, eq, f.Format)...)
 	}
 	for _, lt := range t.LogExprTests {
-		failures = append(failures, checkLogExpr(ctx, leng, lt, start, tol)...)
+		failures = append(failures, checkLogExpr(ctx, leng, lt, start, eq)...)
 	}
 	return failures
 }
@@ -561,7 +561,7 @@ func abs(x float64) float64 {
 	return x
 }
 
-func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, tol float64, format Format) []Failure {
+func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, eq func(a, b float64) bool, format Format) []Failure {
 	kind := "metricsql_expr_test"
 	if format == Promtool {
 		kind = "promql_expr_test"
@@ -571,12 +571,12 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, to
 	if err != nil {
 		return []Failure{{Pos: et.Pos, What: what + ": " + err.Error()}}
 	}
-	return compareSamples(what, et.Pos, res, et.ExpSamples, tol)
+	return compareSamples(what, et.Pos, res, et.ExpSamples, eq)
 }
 
 // compareSamples matches expected samples with the samples got, in any
-// order, values within tol (relative).
-func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, tol float64) []Failure {
+// order, values compared with eq.
+func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, eq func(a, b float64) bool) []Failure {
 	got := make([]sampleEntry, 0, len(res))
 	for _, p := range res {
 		got = append(got, sampleEntry{p.Labels, p.V})
@@ -596,7 +596,7 @@ func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, to
 	matched := make([]bool, len(want))
 	for i, w := range want {
 		for j, g := range got {
-			if !used[j] && w.labels.Equal(g.labels) && valuesEqual(w.value, g.value, tol) {
+			if !used[j] && w.labels.Equal(g.labels) && eq(w.value, g.value) {
 				used[j], matched[i] = true, true
 				break
 			}

@@ -112,12 +112,13 @@ const MaxValues = 100_000_000
 // pattern does not match, e.g. "5m" as 5) are errors here. For promtool
 // files it follows promtool: empty values mean a series without samples,
 // _x0 is no point, stalexN repeats the marker, and a+bxN adds b N times.
-// Native histogram samples ({{schema:... }}) are refused: neither the
-// embedded engines nor VictoriaMetrics have them.
+// Native histogram samples ({{schema:... }}) are refused by name:
+// MetricsQL has no histogram samples (VictoriaMetrics turns native
+// histograms into float series when it ingests them).
 func ParseRuns(s string, format Format) ([]ValueRun, error) {
 	prom := format == Promtool
 	if i := strings.Index(s, "{{"); i >= 0 {
-		return nil, &ValueError{Offset: i, Msg: "native histogram samples ({{...}}) are not supported: the embedded engines, like VictoriaMetrics, store float samples only (use classic _bucket series with le labels)"}
+		return nil, &ValueError{Offset: i, Msg: "native histogram samples ({{...}}) are not supported: VictoriaMetrics converts native histograms into float series (_count, _sum, _bucket with vmrange labels) when it ingests them, and MetricsQL has no histogram samples; give those series as input instead"}
 	}
 	var out []ValueRun
 	var total int64

@@ -181,5 +181,15 @@ func FuzzParseValues(f *testing.F) {
 		if n == 0 || n > MaxValues {
 			t.Fatalf("%q: %d values", s, n)
 		}
+		// promtool's reading accepts what vmalert-tool's does, and more.
+		pruns, err := ParseRuns(s, Promtool)
+		if err != nil {
+			t.Fatalf("%q: vmalert-tool reads it, promtool reading fails: %v", s, err)
+		}
+		for _, r := range pruns {
+			if r.Count <= 0 || r.Count > MaxValues {
+				t.Fatalf("%q: a run of %d values", s, r.Count)
+			}
+		}
 	})
 }

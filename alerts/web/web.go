@@ -51,6 +51,9 @@ type Options struct {
 	// Integrations, when set, lists how each notification integration
 	// fares (notify.Dispatcher) on the status page.
 	Integrations IntegrationLister
+	// LogPush, when set, serves Loki's push API at POST
+	// /loki/api/v1/push (the standalone mode's log receiver).
+	LogPush http.Handler
 }
 
 // IntegrationLister reports the notification integrations' status.
@@ -99,12 +102,14 @@ func New(opts Options) (http.Handler, error) {
 	h := &handler{opts: opts, log: opts.Logger, page: page}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogErrorLog{opts.Logger}}))
-	mux.HandleFunc("GET /api/v1/rules", h.rules)
-	mux.HandleFunc("GET /api/v1/alerts", h.alerts)
+	h.vmalertRoutes(mux) // /api/v1/rules, /api/v1/alerts, and what VictoriaMetrics' -vmalert.proxyURL forwards
 	mux.HandleFunc("GET /-/healthy", h.healthy)
 	mux.HandleFunc("GET /-/ready", h.ready)
 	mux.HandleFunc("POST /-/reload", h.reload)
 	mux.HandleFunc("GET /{$}", h.status)
+	if opts.LogPush != nil {
+		mux.Handle("POST /loki/api/v1/push", opts.LogPush)
+	}
 	if opts.Silences != nil {
 		sh := silence.NewHandler(opts.Silences, opts.Logger)
 		mux.Handle("/api/v1/silences", sh)

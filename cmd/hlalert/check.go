@@ -76,6 +76,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "hlalert check: %v\n", e)
 	}
 	c := &checker{ctx: ctx, evalInterval: *evalInterval, engineCheck: mqlengine.Check, checked: map[string]bool{}}
+	// Test files first: a lokitool test file's rule files have untyped
+	// LogQL groups, which must not be checked as MetricsQL first.
+	slices.SortStableFunc(paths, func(a, b string) int {
+		ta, tb := isTestPath(a), isTestPath(b)
+		switch {
+		case ta && !tb:
+			return -1
+		case tb && !ta:
+			return 1
+		}
+		return 0
+	})
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "hlalert check: %v\n", ctx.Err())
@@ -205,6 +217,13 @@ func (c *checker) checkPath(path string) error {
 	}
 	c.checkRuleFile(path, data)
 	return nil
+}
+
+// isTestPath tells whether the file at path is a test file (unreadable:
+// no, checkPath reports it).
+func isTestPath(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && isTestFile(data)
 }
 
 // isTestFile tells a rule unit-test file (top-level rule_files or tests)

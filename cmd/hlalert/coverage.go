@@ -5,12 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/unittest"
@@ -69,58 +64,22 @@ func (c *coverageFlags) report(results []unittest.FileResult, paths []string, st
 	return exitOK
 }
 
-// ruleFilesIn loads the rule files (YAML with a top-level groups: key)
-// in the folders of paths, so that a rule file no test loads counts as
-// uncovered. Files named explicitly are test files and are skipped here.
+// ruleFilesIn loads the rule files in the folders of paths, so that a
+// rule file no test loads counts as uncovered.
 func ruleFilesIn(paths []string) ([]*rulefmt.File, []error) {
+	names, err := unittest.RuleFilesIn(paths)
+	if err != nil {
+		return nil, []error{err}
+	}
 	var out []*rulefmt.File
 	var errs []error
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
+	for _, n := range names {
+		f, ferrs := rulefmt.LoadFile(n)
+		if len(ferrs) > 0 {
+			errs = append(errs, fmt.Errorf("rule file %s does not load (its rules are not counted): %w", n, ferrs[0]))
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if !hasTopLevelKey(data, "groups") {
-				return nil
-			}
-			f, ferrs := rulefmt.Load(path, data)
-			if len(ferrs) > 0 {
-				errs = append(errs, fmt.Errorf("rule file %s does not load (its rules are not counted): %w", path, ferrs[0]))
-				return nil
-			}
-			out = append(out, f)
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("walk %s: %w", p, err))
-		}
+		out = append(out, f)
 	}
 	return out, errs
-}
-
-// hasTopLevelKey tells whether YAML data is a mapping with key at its top.
-func hasTopLevelKey(data []byte, key string) bool {
-	var top map[string]yaml.Node
-	if yaml.Unmarshal(data, &top) != nil {
-		return false
-	}
-	_, ok := top[key]
-	return ok
 }

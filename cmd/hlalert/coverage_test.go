@@ -79,3 +79,19 @@ func TestTestCoverageOut(t *testing.T) {
 		t.Errorf("--coverage-out also prints the report:\n%s", stdout.String())
 	}
 }
+
+// A rule file reached through different spellings of its path is one file.
+func TestTestCoveragePathSpellings(t *testing.T) {
+	abs, err := filepath.Abs("../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"test", "--coverage-min", "100", abs + "/nvr.test.yml", "../../rules/./nvr.test.yml", "../../rules/../rules/nvr.test.yml"}, &stdout, &stderr)
+	if strings.Count(stdout.String(), "nvr.rules.yml (") != 1 {
+		t.Errorf("nvr.rules.yml is not reported once:\n%s", stdout.String())
+	}
+	if code != exitOK {
+		t.Errorf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}

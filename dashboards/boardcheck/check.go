@@ -65,7 +65,8 @@ func Check(ctx context.Context, b *Board, o Options) []Problem {
 				}
 				for _, n := range names {
 					if !o.Known.Has(n) {
-						add(p, t, "metric %s is not exported by hlexporter, hlalert, a recording rule or a declared third-party exporter", n)
+						hint := o.Known.Suggest(n) // " (did you mean x?)" or ""
+						add(p, t, "metric %s is not exported by hlexporter, hlalert, a recording rule or a declared third-party exporter%s", n, hint)
 					}
 				}
 			}
@@ -83,9 +84,10 @@ func Check(ctx context.Context, b *Board, o Options) []Problem {
 	return out
 }
 
-// MetricNames returns the metric names expr selects, sorted. A selector
-// without a plain name (a regexp on __name__) is an error: what it reads
-// cannot be known.
+// MetricNames returns the metric names expr selects, sorted. Unlike
+// knownmetrics.MetricNames (which rules use, and which skips them), a
+// selector without a plain name (a regexp on __name__) is an error here: a
+// panel reading it cannot be proven to show anything.
 func MetricNames(expr string) ([]string, error) {
 	e, err := metricsql.Parse(expr)
 	if err != nil {

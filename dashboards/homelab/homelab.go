@@ -66,6 +66,33 @@ type Target struct {
 	Job      string   `yaml:"job"`
 	Instance string   `yaml:"instance"`
 	Files    []Golden `yaml:"files"`
+	// Captures, instead of Files, are successive /metrics of one exporter
+	// taken Step apart: the last is served at At, the one before a Step
+	// earlier, and so on (the first before that), so counters move as
+	// they really did.
+	Captures []Golden `yaml:"captures"`
+}
+
+// bodies are the files a target serves: one exposition of its Files, or
+// one per capture.
+func (t Target) bodies(root string) ([][]byte, error) {
+	if len(t.Captures) == 0 {
+		b, err := exposition(root, t.Files)
+		return [][]byte{b}, err
+	}
+	// One clock shift for all captures (the last one's to At), so the
+	// times within them (boot time, the node's clock) stay as they were.
+	last := t.Captures[len(t.Captures)-1].RenderedAt
+	var out [][]byte
+	for _, c := range t.Captures {
+		c.RenderedAt = last
+		b, err := exposition(root, []Golden{c})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // Golden is one /metrics file and the clock it was rendered with (the
@@ -90,17 +117,14 @@ func (h *Homelab) Query(ctx context.Context, expr string) (series.Vector, error)
 	return h.Engine.Query(ctx, expr, At, 0)
 }
 
-// Scenarios lists the scenario names of the file at path.
-func Scenarios(path string) ([]string, error) {
+// ReadScenarios reads a scenarios file: the targets of each scenario by
+// name.
+func ReadScenarios(path string) (map[string][]Target, error) {
 	f, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for n := range f.Scenarios {
-		names = append(names, n)
-	}
-	return names, nil
+	return f.Scenarios, nil
 }
 
 func readFile(path string) (*file, error) {
@@ -116,10 +140,10 @@ func readFile(path string) (*file, error) {
 	}
 	for name, ts := range f.Scenarios {
 		for i, t := range ts {
-			if t.Job == "" || t.Instance == "" || len(t.Files) == 0 {
-				return nil, fmt.Errorf("%s: scenarios.%s[%d]: job, instance and files are required", path, name, i)
+			if t.Job == "" || t.Instance == "" || (len(t.Files) == 0) == (len(t.Captures) == 0) {
+				return nil, fmt.Errorf("%s: scenarios.%s[%d]: job, instance and either files or captures are required", path, name, i)
 			}
-			for j, g := range t.Files {
+			for j, g := range append(t.Files, t.Captures...) {
 				if g.Path == "" || g.RenderedAt.IsZero() {
 					return nil, fmt.Errorf("%s: scenarios.%s[%d].files[%d]: path and rendered_at are required", path, name, i, j)
 				}
@@ -160,8 +184,9 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	// would.
 	handlers := routes{}
 	var scrapeTargets []scrape.Target
+	var now time.Time // the scrape round in progress (scrapes run one by one)
 	for _, t := range targets {
-		body, err := exposition(o.Root, t.Files)
+		bodies, err := t.bodies(o.Root)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: %s/%s: %w", name, t.Job, t.Instance, err)
 		}
@@ -169,10 +194,11 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 		if _, dup := h.Exposition[key]; dup {
 			return nil, fmt.Errorf("scenario %s: target %s twice", name, key)
 		}
-		h.Exposition[key] = body
+		h.Exposition[key] = bodies[len(bodies)-1]
 		handlers[t.Instance] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			i := len(bodies) - 1 - int(At.Sub(now)/Step)
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			w.Write(body)
+			w.Write(bodies[max(i, 0)])
 		})
 		scrapeTargets = append(scrapeTargets, scrape.Target{Job: t.Job, URL: "http://" + t.Instance + "/metrics", Timeout: 10 * time.Second})
 	}
@@ -206,6 +232,7 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 		return h.Engine.Query(ctx, expr, ts, 0)
 	})
 	for ts := At.Add(-Window); !ts.After(At); ts = ts.Add(Step) {
+		now = ts
 		for _, t := range scrapeTargets {
 			if err := sc.ScrapeOnce(ctx, t, ts); err != nil {
 				return nil, fmt.Errorf("scenario %s: %w", name, err)

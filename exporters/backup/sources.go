@@ -561,7 +561,7 @@ func summarize(hp map[string]any, repos []*repo, now time.Time) {
 	hp["repositories"] = len(repos)
 	hp["repositories_ok"] = okCount
 	if backupKnown && !oldest.IsZero() {
-		hp["backup_last_success"] = oldest.UTC()
+		hp["backup_last_backup"] = oldest.UTC()
 		hp["backup_age_hours"] = round1(now.Sub(oldest).Hours())
 	}
 	if restoreAge >= 0 && restoreAge < 1e9 {

@@ -235,7 +235,7 @@ func TestCollectorGolden(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			_, updErr := c.Update(ctx)
+			res, updErr := c.Update(ctx)
 			if sc.wantErr == "" && updErr != nil {
 				t.Fatalf("update: %v", updErr)
 			}
@@ -248,6 +248,7 @@ func TestCollectorGolden(t *testing.T) {
 			c2, _ := New(sc.cfg, cmdrun.NewFake(sc.replies), func() time.Time { return testNow }, nil)
 			out, _ := servetest.Scrape(t, c2, testNow)
 			servetest.Golden(t, filepath.Join("testdata", "golden", "metrics", sc.name+".prom"), out, *update)
+			servetest.GoldenHomepage(t, filepath.Join("testdata", "golden", "metrics", sc.name+".homepage.json"), c.Name(), c.Describe(), res, updErr, testNow, *update)
 		})
 	}
 }

@@ -6,7 +6,7 @@ import "testing"
 // pay the builds up front with a generous timeout; later runs find them
 // cached.
 func TestBuildTools(t *testing.T) {
-	for _, tool := range []Tool{VictoriaMetricsTool(), VMAlertToolTool(), LokiTool(), MailpitTool()} {
+	for _, tool := range []Tool{VictoriaMetricsTool(), VMAlertToolTool(), LokiTool(), MailpitTool(), PromtoolTool()} {
 		t.Run(tool.Name, func(t *testing.T) {
 			bin := BuildT(t, tool)
 			t.Logf("%s %s: %s", tool.Name, tool.Version, bin)
