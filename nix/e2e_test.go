@@ -18,15 +18,19 @@ import (
 
 // TestApplianceEndToEnd is the VM test's path without a VM: the main role's
 // rendered configs run the real programs — VictoriaMetrics v1.150.0 with the
-// rendered scrape config (as nixpkgs' module starts it), the hlexporter
-// deploy unit's and hlalert's command lines from their units with their
-// checked configs — and an always-firing rule's mail reaches a real SMTP
-// sink (Mailpit v1.31.2) through the appliance's routing. Only the ports,
-// the state folders and the scrape interval are overridden.
+// rendered scrape config and Loki v3.7.8 with the rendered configuration
+// (as nixpkgs' modules start them), the hlexporter deploy unit's and
+// hlalert's command lines from their units with their checked configs —
+// and mails reach a real SMTP sink (Mailpit v1.31.2) through the
+// appliance's routing: an always-firing rule's, and the shipped LogQL rule
+// JournalCriticalMessages' for a journal line pushed with the labels Alloy
+// sets (job, host, unit, level). Only ports, state folders and the scrape
+// interval are overridden.
 func TestApplianceEndToEnd(t *testing.T) {
 	e := setup(t)
 	vm := realTool(t, "victoria-metrics-v1.150.0")
 	mailpit := realTool(t, "mailpit-v1.31.2")
+	loki := realTool(t, "loki-v3.7.8")
 
 	port := func() int {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,7 +40,7 @@ func TestApplianceEndToEnd(t *testing.T) {
 		defer l.Close()
 		return l.Addr().(*net.TCPAddr).Port
 	}
-	vmPort, hlPort, deployPort, mailHTTP, mailSMTP := port(), port(), port(), port(), port()
+	vmPort, hlPort, deployPort, mailHTTP, mailSMTP, lokiPort, lokiGRPC := port(), port(), port(), port(), port(), port(), port()
 	state := t.TempDir()
 	override := writeModule(t, fmt.Sprintf(`{
   networking.hostName = "main";
@@ -46,6 +50,13 @@ func TestApplianceEndToEnd(t *testing.T) {
     email = "operator@example.org";
     smtp = { host = "127.0.0.1:%d"; requireTLS = false; };
     grafana.secretKeyFile = "/run/agenix/grafana-secret-key";
+    lokiUrl = "http://127.0.0.1:%d";
+  };
+  services.loki.configuration = {
+    server = { http_listen_port = %d; grpc_listen_port = %d; };
+    common.path_prefix = "%s/loki";
+    common.storage.filesystem = { chunks_directory = "%s/loki/chunks"; rules_directory = "%s/loki/rules"; };
+    compactor.working_directory = "%s/loki/compactor";
   };
   services.victoriametrics.listenAddress = "127.0.0.1:%d";
   services.victoriametrics.prometheusConfig.global.scrape_interval = "2s";
@@ -60,13 +71,26 @@ func TestApplianceEndToEnd(t *testing.T) {
     interval = "2s";
     rules = [ { alert = "E2EAlwaysFiring"; expr = "vector(1)"; labels.severity = "info"; annotations = { summary = "the end-to-end test's alert"; description = "vector(1) always fires."; }; } ];
   } ];
-}`, mailSMTP, vmPort, deployPort, hlPort, state, state))
+}`, mailSMTP, lokiPort, lokiPort, lokiGRPC, state, state, state, state, vmPort, deployPort, hlPort, state, state))
 	res := e.mustEval(t, override)
 	runChecks(t, e, res)
 
 	start(t, "mailpit", fmt.Sprintf("http://127.0.0.1:%d/readyz", mailHTTP), mailpit,
 		fmt.Sprintf("--listen=127.0.0.1:%d", mailHTTP), fmt.Sprintf("--smtp=127.0.0.1:%d", mailSMTP),
 		"--database="+filepath.Join(t.TempDir(), "mailpit.db"), "--disable-version-check", "--quiet")
+
+	lokiURL := fmt.Sprintf("http://127.0.0.1:%d", lokiPort)
+	start(t, "loki", lokiURL+"/ready", loki, "-config.file="+writeJSON(t, "loki.json", get(res, "loki.configuration")))
+	// A journal line as Alloy ships it: the labels of nix/modules/appliance.nix.
+	push := fmt.Sprintf(`{"streams":[{"stream":{"job":"systemd-journal","host":"main","unit":"e2e.service","level":"crit"},"values":[["%d","e2e: a critical message"]]}]}`, time.Now().UnixNano())
+	resp, err := http.Post(lokiURL+"/loki/api/v1/push", "application/json", strings.NewReader(push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("push to Loki: %s", resp.Status)
+	}
 
 	scrape := writeJSON(t, "prometheus.yaml", get(res, "victoriametrics.prometheusConfig"))
 	vmURL := "http://" + str(res, "victoriametrics.listenAddress")
@@ -89,23 +113,30 @@ func TestApplianceEndToEnd(t *testing.T) {
 			return strings.Contains(body, `"1"]`), body
 		})
 	}
-	// The alert reaches the SMTP sink.
-	eventually(t, 120*time.Second, "the alert's mail reaches Mailpit", func() (bool, string) {
-		body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/api/v1/messages", mailHTTP))
-		var msgs struct {
-			Messages []struct {
-				Subject string
-				To      []struct{ Address string }
+	// The alerts reach the SMTP sink: the MetricsQL one, and the shipped
+	// LogQL rule on the journal line (its group runs every minute).
+	for _, alert := range []string{"E2EAlwaysFiring", "JournalCriticalMessages"} {
+		eventually(t, 180*time.Second, alert+"'s mail reaches Mailpit", func() (bool, string) {
+			body := httpGet(fmt.Sprintf("http://127.0.0.1:%d/api/v1/messages", mailHTTP))
+			var msgs struct {
+				Messages []struct {
+					Subject string
+					To      []struct{ Address string }
+				}
 			}
-		}
-		_ = json.Unmarshal([]byte(body), &msgs)
-		for _, m := range msgs.Messages {
-			if strings.Contains(m.Subject, "E2EAlwaysFiring") && len(m.To) == 1 && m.To[0].Address == "operator@example.org" {
-				return true, ""
+			_ = json.Unmarshal([]byte(body), &msgs)
+			for _, m := range msgs.Messages {
+				if strings.Contains(m.Subject, alert) && len(m.To) == 1 && m.To[0].Address == "operator@example.org" {
+					return true, ""
+				}
 			}
-		}
-		return false, body
-	})
+			rules := httpGet(fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", hlPort))
+			if i := strings.Index(rules, `"name":"journal"`); i >= 0 {
+				rules = rules[i:min(len(rules), i+1500)]
+			}
+			return false, body + "\nhlalert's journal group: " + rules
+		})
+	}
 }
 
 // unitCommand is the unit's ExecStart with the config path replaced by the

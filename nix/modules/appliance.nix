@@ -108,10 +108,11 @@ let
     common = {
       path_prefix = "/var/lib/loki";
       replication_factor = 1;
-      ring = {
-        instance_addr = "127.0.0.1";
-        kvstore.store = "inmemory";
-      };
+      # The address the ring and the querier workers use to reach this
+      # Loki's frontend: without it they pick the LAN interface, where
+      # nothing listens, and every query hangs.
+      instance_addr = "127.0.0.1";
+      ring.kvstore.store = "inmemory";
       storage.filesystem = {
         chunks_directory = "/var/lib/loki/chunks";
         rules_directory = "/var/lib/loki/rules";
