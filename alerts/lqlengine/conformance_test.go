@@ -327,6 +327,7 @@ func TestConformance(t *testing.T) {
 	var mu sync.Mutex
 	var report []string
 	disagreements, refusedBoth, evals, nonEmpty := 0, 0, 0, 0
+	var lokiTime, engTime time.Duration
 	var wg sync.WaitGroup
 	for w := 0; w < 3; w++ {
 		wg.Add(1)
@@ -334,12 +335,15 @@ func TestConformance(t *testing.T) {
 			defer wg.Done()
 			for j := range jobs {
 				at := start.Add(j.at)
+				t0 := time.Now()
 				lr, err := lc.query(ctx, j.q.Expr, at)
 				if err != nil {
 					t.Errorf("queries.txt:%d %s at +%s: %v", j.q.Line, j.q.Expr, j.at, err)
 					continue
 				}
+				t1 := time.Now()
 				got, gerr := eng.QueryVector(ctx, j.q.Expr, at)
+				t2 := time.Now()
 				var diffs []string
 				var ue *lqlengine.UnsupportedError
 				switch {
@@ -353,6 +357,8 @@ func TestConformance(t *testing.T) {
 					diffs = compare(j.q.Expr, lr.vec, got)
 				}
 				mu.Lock()
+				lokiTime += t1.Sub(t0)
+				engTime += t2.Sub(t1)
 				evals++
 				if lr.refuse != "" && gerr != nil {
 					refusedBoth++
@@ -381,6 +387,8 @@ func TestConformance(t *testing.T) {
 	sort.Strings(report)
 	t.Logf("%d queries × %d instants = %d evaluations over %d lines: %d disagreements, %d refused by both, %d non-empty Loki answers",
 		len(corpus), len(confEvalOffsets()), evals, total, disagreements, refusedBoth, nonEmpty)
+	t.Logf("time answering: Loki %s (HTTP on loopback), engine %s: %.1f× faster", lokiTime.Round(time.Millisecond),
+		engTime.Round(time.Millisecond), float64(lokiTime)/float64(max(engTime, time.Microsecond)))
 	if *conformanceReport != "" {
 		if err := os.WriteFile(*conformanceReport, []byte(strings.Join(report, "\n")+"\n"), 0o644); err != nil {
 			t.Error(err)
