@@ -206,16 +206,42 @@ func (e *Engine) prepared(expr string) (Expr, error) {
 }
 
 // checkSupported reports the first construct the engine does not
-// implement.
+// implement, and builds every pipeline the query runs so that what Loki
+// refuses only when it runs the query (a broken template that is not
+// optimized away, ...) is refused here too.
 func checkSupported(e Expr) error {
 	var err error
 	Walk(e, func(x Expr) {
 		if err != nil {
 			return
 		}
-		if va, ok := x.(*VectorAggr); ok && va.Op == "approx_topk" {
-			err = unsupported("approx_topk")
+		switch n := x.(type) {
+		case *VectorAggr:
+			if n.Op == "approx_topk" {
+				err = unsupported("approx_topk")
+			}
+		case *RangeAggr:
+			src := n.Range.Log.Stages
+			if n.Op != "bytes_over_time" && n.Op != "bytes_rate" {
+				src = removeLineFormat(src)
+			}
+			if _, cerr := compileStages(src); cerr != nil {
+				err = pipelineErr(cerr)
+			}
 		}
 	})
+	if le, ok := e.(*LogExpr); ok && err == nil {
+		if _, cerr := compileStages(le.Stages); cerr != nil {
+			err = pipelineErr(cerr)
+		}
+	}
 	return err
+}
+
+func pipelineErr(err error) error {
+	var ue *UnsupportedError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return &ParseError{Msg: err.Error()}
 }

@@ -46,6 +46,11 @@ func TestQuery(t *testing.T) {
 		{`sum by (host_extracted) (count_over_time({host="b"} | json | __error__="" [1m]))`, `{host_extracted="x"} 1; {host_extracted="y"} 1`},
 		{`sum(count_over_time({host="b"} | json | req_ms > 20 [1m]))`, `{} 1`},
 		{`count_over_time({job="app"} | logfmt | size > 1.5KB [1m])`, `{host="a", job="app", level="error", msg="disk failed again", dur="2s", size="2KB"} 1; {host="a", job="app", level="error", msg="disk failed", dur="250ms", size="3KB"} 1`},
+		// Loki's parser hints: under sum() without by, the json parser
+		// extracts nothing, so the malformed line is no error.
+		{`sum(count_over_time({host="b"} | json [1m]))`, `{} 3`},
+		// a line_format no later stage reads is dropped, broken or not
+		{`sum(count_over_time({host="a"} | line_format "{{.x" [1m]))`, `{} 3`},
 		{`vector(2) * 3`, `{} 6`},
 		{`1 + 2`, `{} 3`},
 	}
@@ -63,6 +68,12 @@ func TestQuery(t *testing.T) {
 	var pe *PipelineError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "JSONParserErr") {
 		t.Errorf("malformed JSON without __error__ filter: %v, want a pipeline error", err)
+	}
+	if err := Check(`count_over_time({host="a"} | line_format "{{.x" |= "y" [1m])`); err == nil || !strings.Contains(err.Error(), "unclosed action") {
+		t.Errorf("Check of a used broken template: %v", err)
+	}
+	if err := Check(`count_over_time({host="a"} | line_format "{{.x" [1m])`); err != nil {
+		t.Errorf("Check of an unused broken template: %v (Loki accepts it)", err)
 	}
 	_, err = e.QueryVector(context.Background(), `{job="app"}`, at)
 	if !errors.Is(err, ErrLogQuery) {

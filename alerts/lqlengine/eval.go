@@ -109,7 +109,11 @@ func (e *Engine) evalRange(ctx context.Context, r *RangeAggr, ts int64, pushdown
 		g.noLabels = true
 	}
 	sort.Strings(g.groups)
-	stages, err := compileStages(r.Range.Log.Stages)
+	src := r.Range.Log.Stages
+	if r.Op != "bytes_over_time" && r.Op != "bytes_rate" {
+		src = removeLineFormat(src)
+	}
+	stages, err := compileStages(src)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +232,29 @@ func (e *Engine) evalRange(ctx context.Context, r *RangeAggr, ts int64, pushdown
 		out = append(out, series.Point{Labels: rs.labels, V: rangeFunc(r, rng, rs.samples)})
 	}
 	return out, nil
+}
+
+// removeLineFormat drops the line_format stages that no later parser or
+// line filter reads, as Loki's query optimizer does for metric queries
+// (except bytes_over_time and bytes_rate, which measure the line).
+func removeLineFormat(stages []Stage) []Stage {
+	var out []Stage
+	for i, s := range stages {
+		if _, ok := s.(*LineFormat); !ok {
+			out = append(out, s)
+			continue
+		}
+		for _, later := range stages[i:] {
+			switch later.(type) {
+			case *Parser, *LineFilter:
+				out = append(out, s)
+			default:
+				continue
+			}
+			break
+		}
+	}
+	return out
 }
 
 func runStages(stages []stage, ts int64, line string, b *builder) (string, bool) {
@@ -557,6 +584,9 @@ func (e *Engine) evalBinOp(ctx context.Context, n *BinOp, ts int64) (series.Vect
 			v, keep := mergeOp(n.Op, s.V, r.Value, !n.Bool)
 			if !keep {
 				continue
+			}
+			if isComparison(n.Op) && !n.Bool {
+				v = s.V
 			}
 			out = append(out, series.Point{Labels: s.Labels, V: v})
 		}

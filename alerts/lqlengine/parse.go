@@ -808,9 +808,9 @@ func (p *parser) parseStage() (Stage, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := newTemplate(s); err != nil {
-			return nil, &ParseError{Msg: err.Error()}
-		}
+		// Loki builds the template only when it runs the pipeline, after
+		// its optimizer dropped line_format stages a metric query does not
+		// need: a broken template there is no error.
 		return &LineFormat{Template: s}, nil
 	case t.is(tKeyword, "label_format"):
 		p.advance()
@@ -1160,7 +1160,6 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 	}
 	return &LabelReplace{Inner: inner, Dst: args[0], Replacement: args[1], Src: args[2], Regex: args[3]}, nil
 }
-
 
 // errAtLeastOneMatcher is Loki's refusal of a selector that could match
 // every stream.
