@@ -202,9 +202,3 @@ func TestGrafanaExpr(t *testing.T) {
 	}
 }
 
-func TestMetricsSorted(t *testing.T) {
-	ms := catalog(t).Metrics()
-	if len(ms) < 150 || !slices.IsSortedFunc(ms, func(a, b Metric) int { return strings.Compare(a.Name, b.Name) }) {
-		t.Errorf("Metrics(): %d metrics, sorted %v", len(ms), slices.IsSortedFunc(ms, func(a, b Metric) int { return strings.Compare(a.Name, b.Name) }))
-	}
-}

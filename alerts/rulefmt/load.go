@@ -45,6 +45,12 @@ var (
 	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
+// LoadFile reads and loads one rule file (MetricsQL unless a group says
+// otherwise).
+func LoadFile(path string) (*File, []error) {
+	return loadFile(path, TypeMetricsQL)
+}
+
 func loadFile(path, defaultType string) (*File, []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
