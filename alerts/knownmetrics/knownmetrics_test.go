@@ -201,4 +201,3 @@ func TestGrafanaExpr(t *testing.T) {
 		t.Errorf("MetricNames(GrafanaExpr(...)) = %v, want %v", got, want)
 	}
 }
-
