@@ -124,7 +124,7 @@ func unreachable(err error) bool {
 const DatasourceDownAlert = "HlalertDatasourceDown"
 
 const (
-	builtinGroup = "hlalert"
+	builtinGroup = rulefmt.ReservedGroup
 	builtinFile  = "<builtin>"
 )
 

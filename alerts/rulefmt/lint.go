@@ -14,6 +14,10 @@ var rateFuncs = map[string]bool{
 	"rate": true, "irate": true, "increase": true, "delta": true, "idelta": true, "deriv": true,
 }
 
+// ReservedGroup is the group of hlalert run's built-in alerts
+// (HlalertDatasourceDown): a rule file may not use its name.
+const ReservedGroup = "hlalert"
+
 // Lint reports likely mistakes in a decoded rule file that vmalert
 // accepts. errs are problems that make alerts wrong (two alerts of a group
 // that produce the same label set); warns are questionable but may be
@@ -30,6 +34,9 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 		}
 		if len(g.Rules) == 0 {
 			warn(g.Pos, "group %q has no rules", g.Name)
+		}
+		if g.Name == ReservedGroup {
+			errs = append(errs, &Error{Pos: g.Pos, Msg: fmt.Sprintf("the group name %q is reserved for hlalert run's built-in alerts: hlalert run refuses this file; rename the group", g.Name)})
 		}
 		type seenAlert struct {
 			pos    Pos
