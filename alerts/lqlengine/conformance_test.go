@@ -384,7 +384,38 @@ func TestConformance(t *testing.T) {
 	}
 	close(jobs)
 	wg.Wait()
+	// log queries: the lines of a 10-minute window, as expression tests
+	// expect them
+	logLines := 0
+	for _, q := range confLogQueries {
+		if *conformanceRun != "" && !regexp.MustCompile(*conformanceRun).MatchString(q) {
+			continue
+		}
+		from, to := start.Add(20*time.Minute), start.Add(30*time.Minute)
+		want, refuse, err := lc.logs(ctx, q, from, to, 5000)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		got, gerr := eng.QueryLogs(ctx, q, from, to, 5000)
+		evals++
+		switch {
+		case refuse != "" || gerr != nil:
+			if (refuse != "") != (gerr != nil) {
+				disagreements++
+				report = append(report, fmt.Sprintf("log query %s: Loki %q, engine %v", q, refuse, gerr))
+			}
+		default:
+			w, g := flattenLogs(want), flattenLogs(got)
+			logLines += len(w)
+			if strings.Join(w, "\n") != strings.Join(g, "\n") {
+				disagreements++
+				report = append(report, fmt.Sprintf("log query %s: Loki %d lines, engine %d; first Loki %v, first engine %v", q, len(w), len(g), first(w), first(g)))
+			}
+		}
+	}
 	sort.Strings(report)
+	t.Logf("log queries: %d, %d lines compared", len(confLogQueries), logLines)
 	t.Logf("%d queries × %d instants = %d evaluations over %d lines: %d disagreements, %d refused by both, %d non-empty Loki answers",
 		len(corpus), len(confEvalOffsets()), evals, total, disagreements, refusedBoth, nonEmpty)
 	t.Logf("time answering: Loki %s (HTTP on loopback), engine %s: %.1f× faster", lokiTime.Round(time.Millisecond),
@@ -401,4 +432,11 @@ func TestConformance(t *testing.T) {
 		}
 		t.Errorf("%d disagreements with Loki v3.7.8:\n%s", disagreements, strings.Join(show, "\n"))
 	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return s[0]
 }

@@ -577,16 +577,21 @@ func unescapeJSONString(b []byte) string {
 	if err != nil {
 		return ""
 	}
-	s := string(u)
-	if strings.ContainsRune(s, utf8.RuneError) {
-		s = strings.Map(func(r rune) rune {
-			if r == utf8.RuneError {
-				return ' '
-			}
-			return r
-		}, s)
+	return spaceInvalidUTF8(string(u))
+}
+
+// spaceInvalidUTF8 replaces invalid UTF-8 with spaces, as Loki's parsers do
+// with the values they extract.
+func spaceInvalidUTF8(s string) string {
+	if !strings.ContainsRune(s, utf8.RuneError) {
+		return s
 	}
-	return s
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 type jsonExprParser struct {
@@ -905,15 +910,7 @@ func (p logfmtParser) process(_ int64, line string, b *builder) (string, bool) {
 		if !b.h.shouldExtract(key) || b.h.wasExtracted(key) {
 			continue
 		}
-		val := d.value
-		if strings.ContainsRune(val, utf8.RuneError) {
-			val = strings.Map(func(r rune) rune {
-				if r == utf8.RuneError {
-					return ' '
-				}
-				return r
-			}, val)
-		}
+		val := spaceInvalidUTF8(d.value)
 		if !p.keepEmpty && val == "" {
 			continue
 		}
