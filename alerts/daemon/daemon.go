@@ -283,6 +283,15 @@ type reloader struct {
 
 func (r reloader) Reload(ctx context.Context) error { return r.reload(ctx) }
 
+// Compile-time checks of what the daemon wires into the evaluator and the
+// web handler: the interfaces live with their consumer, the types that
+// cross them in alerts/alert (the dispatcher's check is in pipeline.go).
+var (
+	_ evaluator.StateSink = (*history.History)(nil)
+	_ evaluator.Writer    = (*remotewrite.Writer)(nil)
+	_ web.Evaluator       = reloader{}
+)
+
 // pipeline builds and installs notification setups (build, install in
 // pipeline.go) around the one outbox queue.
 type pipeline struct {

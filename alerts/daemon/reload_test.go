@@ -12,12 +12,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/email"
-	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
 	"github.com/hlalert/hlalert/alerts/notify"
-	"github.com/hlalert/hlalert/alerts/rule"
 	labels "github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -96,8 +95,8 @@ receivers:
 	}
 	fire := func(name string) {
 		t.Helper()
-		a := rule.Alert{Labels: labels.FromStrings("alertname", name), State: rule.StateFiring, ActiveAt: time.Now(), FiredAt: time.Now()}
-		if err := disp.Notify(ctx, []evaluator.Notification{{Group: "g", Rule: name, Alert: a}}); err != nil {
+		a := alert.Alert{Labels: labels.FromStrings("alertname", name), State: alert.StateFiring, ActiveAt: time.Now(), FiredAt: time.Now()}
+		if err := disp.Notify(ctx, []alert.Notification{{Group: "g", Rule: name, Alert: a}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ type rulesReply struct {
 	} `json:"data"`
 }
 
-type alert struct {
+type proxyAlert struct {
 	State  string            `json:"state"`
 	Labels map[string]string `json:"labels"`
 }
@@ -47,7 +47,7 @@ type alert struct {
 type alertsReply struct {
 	Status string `json:"status"`
 	Data   struct {
-		Alerts []alert `json:"alerts"`
+		Alerts []proxyAlert `json:"alerts"`
 	} `json:"data"`
 }
 
@@ -160,7 +160,7 @@ outbox_dir: outbox
 	for {
 		code, body := getBody(t, vm.URL+"/api/v1/alerts", "")
 		alerts = alertsReply{}
-		if code == http.StatusOK && json.Unmarshal(body, &alerts) == nil && slices.ContainsFunc(alerts.Data.Alerts, func(a alert) bool {
+		if code == http.StatusOK && json.Unmarshal(body, &alerts) == nil && slices.ContainsFunc(alerts.Data.Alerts, func(a proxyAlert) bool {
 			return a.Labels["alertname"] == "ProxyBackupStale" && a.State == "firing"
 		}) {
 			break

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/hlalert/hlalert/alerts/statestore"
@@ -150,8 +151,8 @@ func (e *Evaluator) write(ctx context.Context, g *group, pts []series.Point) {
 // diff lists the state changes between two views of the same alerts. An
 // alert that appears is a change from inactive; one that disappears (a
 // pending alert whose condition cleared) a change to inactive.
-func diff(before, after map[string]ref, ts time.Time) []StateChange {
-	var out []StateChange
+func diff(before, after map[string]ref, ts time.Time) []alert.StateChange {
+	var out []alert.StateChange
 	for _, k := range sortedKeys(after) {
 		a := after[k]
 		from := rule.StateInactive
@@ -159,7 +160,7 @@ func diff(before, after map[string]ref, ts time.Time) []StateChange {
 			from = b.alert.State
 		}
 		if from != a.alert.State {
-			out = append(out, StateChange{Group: a.group, Rule: a.rule, From: from, To: a.alert.State, Alert: a.alert, At: ts})
+			out = append(out, alert.StateChange{Group: a.group, Rule: a.rule, From: from, To: a.alert.State, Alert: a.alert, At: ts})
 		}
 	}
 	for _, k := range sortedKeys(before) {
@@ -168,7 +169,7 @@ func diff(before, after map[string]ref, ts time.Time) []StateChange {
 			gone := b.alert
 			gone.State = rule.StateInactive
 			gone.ResolvedAt = ts
-			out = append(out, StateChange{Group: b.group, Rule: b.rule, From: b.alert.State, To: rule.StateInactive, Alert: gone, At: ts})
+			out = append(out, alert.StateChange{Group: b.group, Rule: b.rule, From: b.alert.State, To: rule.StateInactive, Alert: gone, At: ts})
 		}
 	}
 	return out
@@ -179,7 +180,7 @@ func diff(before, after map[string]ref, ts time.Time) []StateChange {
 // is persisted with the state, so a restart neither repeats nor loses a
 // notification. A failed Notify is retried after the next evaluation.
 func (e *Evaluator) notify(ctx context.Context, views ...map[string]ref) {
-	var due []Notification
+	var due []alert.Notification
 	var keys []string
 	var states []rule.State
 	e.mu.Lock()
@@ -194,7 +195,7 @@ func (e *Evaluator) notify(ctx context.Context, views ...map[string]ref) {
 			default:
 				continue
 			}
-			due = append(due, Notification{Group: r.group, Rule: r.rule, Alert: r.alert, ExternalURL: extURL})
+			due = append(due, alert.Notification{Group: r.group, Rule: r.rule, Alert: r.alert, ExternalURL: extURL})
 			keys = append(keys, k)
 			states = append(states, r.alert.State)
 		}

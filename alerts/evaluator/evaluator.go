@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/httpclient"
 	"github.com/hlalert/hlalert/alerts/logstream"
@@ -360,13 +361,13 @@ func (e *Evaluator) announce(old, groups []*group) {
 }
 
 // Status returns a fresh snapshot.
-func (e *Evaluator) Status() Status {
+func (e *Evaluator) Status() alert.Status {
 	e.mu.Lock()
 	groups := slices.Clone(e.groups)
-	st := Status{ConfigLoaded: e.loaded, LastReloadError: e.reloadErr}
+	st := alert.Status{ConfigLoaded: e.loaded, LastReloadError: e.reloadErr}
 	for _, name := range sortedKeys(e.ds) {
 		h := e.ds[name]
-		st.Datasources = append(st.Datasources, DatasourceStatus{
+		st.Datasources = append(st.Datasources, alert.DatasourceStatus{
 			Name: name, Kind: name, URL: h.url, Up: h.failures == 0 && h.evaluated,
 			ConsecutiveFailures: h.failures, LastError: h.lastErr,
 		})
@@ -382,9 +383,9 @@ func (e *Evaluator) Status() Status {
 		st.Groups = append(st.Groups, g.status())
 	}
 	slices.SortFunc(builtin, func(a, b rule.Alert) int { return series.Compare(a.Labels, b.Labels) })
-	st.Groups = append(st.Groups, GroupStatus{
-		Name: builtinGroup, File: builtinFile, Type: "builtin",
-		Rules: []RuleStatus{{
+	st.Groups = append(st.Groups, alert.GroupStatus{
+		Name: builtinGroup, File: builtinFile, Type: alert.GroupTypeBuiltin,
+		Rules: []alert.RuleStatus{{
 			Name: DatasourceDownAlert, Kind: "alerting", Expr: "(built in: a datasource failed datasource_down_after evaluations in a row)",
 			Health: "ok", Labels: map[string]string{"severity": "critical"}, Alerts: builtin,
 		}},

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
@@ -67,11 +68,11 @@ func down(n int) series.Vector {
 // fakeNotifier records notifications.
 type fakeNotifier struct {
 	mu   sync.Mutex
-	got  []Notification
+	got  []alert.Notification
 	fail bool
 }
 
-func (n *fakeNotifier) Notify(ctx context.Context, ns []Notification) error {
+func (n *fakeNotifier) Notify(ctx context.Context, ns []alert.Notification) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.fail {
@@ -159,7 +160,7 @@ func (h *harness) stop(t *testing.T) {
 	}
 }
 
-func alertsOf(st Status, ruleName string) []rule.Alert {
+func alertsOf(st alert.Status, ruleName string) []rule.Alert {
 	for _, g := range st.Groups {
 		for _, r := range g.Rules {
 			if r.Name == ruleName {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/rule"
@@ -47,8 +48,8 @@ type group struct {
 	lastDur    time.Duration
 	lastErr    string
 	missed     uint64
-	snapRules  []RuleStatus   // as of the last evaluation
-	snapAlerts map[string]ref // as of the last evaluation
+	snapRules  []alert.RuleStatus // as of the last evaluation
+	snapAlerts map[string]ref     // as of the last evaluation
 }
 
 // signature is what makes a group "unchanged" across a reload: its name,
@@ -294,9 +295,9 @@ func (g *group) evalRules(ctx context.Context, ts time.Time) ([]series.Point, []
 // so that neither waits for an evaluation. Called with g.evalMu held; it
 // returns the alerts by key.
 func (g *group) refresh() map[string]ref {
-	rules := make([]RuleStatus, 0, len(g.g.Rules))
+	rules := make([]alert.RuleStatus, 0, len(g.g.Rules))
 	for i, r := range g.g.Rules {
-		rs := RuleStatus{Name: r.Name(), Expr: r.Expr(), Health: "unknown"}
+		rs := alert.RuleStatus{Name: r.Name(), Expr: r.Expr(), Health: "unknown"}
 		if i < len(g.def.Rules) {
 			d := g.def.Rules[i]
 			// Shared with the definition, which never changes; status
@@ -328,14 +329,14 @@ func (g *group) refresh() map[string]ref {
 }
 
 // status returns a deep copy of the last snapshot.
-func (g *group) status() GroupStatus {
+func (g *group) status() alert.GroupStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	typ := g.def.Type
-	if typ == "" {
-		typ = rulefmt.TypeMetricsQL
+	typ := alert.GroupTypeMetricsQL
+	if g.def.Type == rulefmt.TypeLogQL {
+		typ = alert.GroupTypeLogQL
 	}
-	gs := GroupStatus{
+	gs := alert.GroupStatus{
 		Name: g.def.Name, File: g.file, Type: typ, Interval: g.g.Interval,
 		LastEval: g.lastEval, LastDuration: g.lastDur, LastError: g.lastErr, Missed: g.missed,
 	}

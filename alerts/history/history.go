@@ -20,9 +20,8 @@ import (
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/lokipush"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -111,7 +110,7 @@ type History struct {
 	opts Options
 
 	mu     sync.Mutex
-	queue  []evaluator.StateChange
+	queue  []alert.StateChange
 	closed bool
 
 	kick   chan struct{}
@@ -124,8 +123,6 @@ type History struct {
 	dropped              *prometheus.CounterVec
 	queued               prometheus.Gauge
 }
-
-var _ evaluator.StateSink = (*History)(nil)
 
 // Reasons for dropped changes (the "reason" label).
 const (
@@ -179,7 +176,7 @@ func New(opts Options) (*History, error) {
 
 // StateChanged queues the changes; it never waits for Loki. Changes after
 // Close are dropped and counted.
-func (h *History) StateChanged(ctx context.Context, changes []evaluator.StateChange) {
+func (h *History) StateChanged(ctx context.Context, changes []alert.StateChange) {
 	if len(changes) == 0 {
 		return
 	}
@@ -259,7 +256,7 @@ func (h *History) loop() {
 	}
 }
 
-func (h *History) take() []evaluator.StateChange {
+func (h *History) take() []alert.StateChange {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := min(len(h.queue), h.opts.MaxPerPush)
@@ -292,7 +289,7 @@ func (h *History) pushAll() {
 
 // push sends one batch with retries; false means cancelled before Loki
 // took or refused it.
-func (h *History) push(batch []evaluator.StateChange) bool {
+func (h *History) push(batch []alert.StateChange) bool {
 	streams := Streams(h.opts.Job, batch)
 	backoff := h.opts.MinBackoff
 	for attempt := 1; ; attempt++ {
@@ -340,11 +337,11 @@ type Line struct {
 	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
 }
 
-func stateName(s rule.State) string {
+func stateName(s alert.State) string {
 	switch s {
-	case rule.StatePending:
+	case alert.StatePending:
 		return "pending"
-	case rule.StateFiring:
+	case alert.StateFiring:
 		return "firing"
 	default:
 		return "inactive"
@@ -361,7 +358,7 @@ func timePtr(t time.Time) *time.Time {
 
 // encodeLine renders one change. A value JSON cannot hold (NaN, ±Inf) is
 // written as 0; the alert's labels and states are what matters.
-func encodeLine(c evaluator.StateChange) string {
+func encodeLine(c alert.StateChange) string {
 	v := c.Alert.LastValue
 	if v != v || v > 1e308 || v < -1e308 {
 		v = 0
@@ -380,11 +377,11 @@ func encodeLine(c evaluator.StateChange) string {
 
 // Streams groups changes into Loki streams labelled
 // {job, alertname, group}, entries in time order.
-func Streams(job string, changes []evaluator.StateChange) []push.Stream {
+func Streams(job string, changes []alert.StateChange) []push.Stream {
 	idx := map[string]int{}
 	var out []push.Stream
 	for _, c := range changes {
-		alertname := c.Alert.Labels.Get(rule.AlertNameLabel)
+		alertname := c.Alert.Labels.Get(alert.NameLabel)
 		if alertname == "" {
 			alertname = c.Rule
 		}

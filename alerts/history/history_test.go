@@ -16,9 +16,8 @@ import (
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/lokipush"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -27,27 +26,27 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func change(alertname, group, repo string, from, to rule.State, at time.Time) evaluator.StateChange {
-	a := rule.Alert{
+func change(alertname, group, repo string, from, to alert.State, at time.Time) alert.StateChange {
+	a := alert.Alert{
 		Labels:      series.FromStrings("alertname", alertname, "alertgroup", group, "repo", repo),
 		Annotations: map[string]string{"summary": "backup " + repo + " is stale"},
 		State:       to, ActiveAt: at.Add(-time.Minute), LastValue: 2,
 	}
-	if to == rule.StateFiring {
+	if to == alert.StateFiring {
 		a.FiredAt = at
 	}
-	if to == rule.StateInactive {
+	if to == alert.StateInactive {
 		a.ResolvedAt = at
 	}
-	return evaluator.StateChange{Group: group, Rule: alertname, From: from, To: to, Alert: a, At: at}
+	return alert.StateChange{Group: group, Rule: alertname, From: from, To: to, Alert: a, At: at}
 }
 
 func TestStreamsGolden(t *testing.T) {
-	changes := []evaluator.StateChange{
-		change("BackupStale", "backups", "nas", rule.StateInactive, rule.StatePending, t0),
-		change("BackupStale", "backups", "photos", rule.StatePending, rule.StateFiring, t0.Add(-time.Second)),
-		change("ZpoolDegraded", "disks", "tank", rule.StateFiring, rule.StateInactive, t0),
-		change(`we"ird`+"\n", "g\\1", "x\ny", rule.StateInactive, rule.StatePending, t0),
+	changes := []alert.StateChange{
+		change("BackupStale", "backups", "nas", alert.StateInactive, alert.StatePending, t0),
+		change("BackupStale", "backups", "photos", alert.StatePending, alert.StateFiring, t0.Add(-time.Second)),
+		change("ZpoolDegraded", "disks", "tank", alert.StateFiring, alert.StateInactive, t0),
+		change(`we"ird`+"\n", "g\\1", "x\ny", alert.StateInactive, alert.StatePending, t0),
 	}
 	got, err := json.MarshalIndent(Streams("hlalert", changes), "", "  ")
 	if err != nil {
@@ -134,10 +133,10 @@ func newHistory(t *testing.T, p Pusher, mod func(*Options)) *History {
 	return h
 }
 
-func batch(from, n int) []evaluator.StateChange {
-	var out []evaluator.StateChange
+func batch(from, n int) []alert.StateChange {
+	var out []alert.StateChange
 	for i := from; i < from+n; i++ {
-		out = append(out, change("A", "g", fmt.Sprint(i), rule.StateInactive, rule.StatePending, t0.Add(time.Duration(i)*time.Second)))
+		out = append(out, change("A", "g", fmt.Sprint(i), alert.StateInactive, alert.StatePending, t0.Add(time.Duration(i)*time.Second)))
 	}
 	return out
 }

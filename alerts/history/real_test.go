@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
 	"github.com/hlalert/hlalert/alerts/lokipush"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -70,15 +69,15 @@ func TestRealLoki(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().Truncate(time.Second)
-	h.StateChanged(t.Context(), []evaluator.StateChange{
-		change("BackupStale", "backups", "nas", rule.StateInactive, rule.StatePending, now.Add(-3*time.Minute)),
-		change("BackupStale", "backups", "photos", rule.StateInactive, rule.StatePending, now.Add(-3*time.Minute)),
-		change("BackupStale", "backups", "nas", rule.StatePending, rule.StateFiring, now.Add(-2*time.Minute)),
-		change("ZpoolDegraded", "disks", "tank", rule.StateFiring, rule.StateInactive, now.Add(-time.Minute)),
+	h.StateChanged(t.Context(), []alert.StateChange{
+		change("BackupStale", "backups", "nas", alert.StateInactive, alert.StatePending, now.Add(-3*time.Minute)),
+		change("BackupStale", "backups", "photos", alert.StateInactive, alert.StatePending, now.Add(-3*time.Minute)),
+		change("BackupStale", "backups", "nas", alert.StatePending, alert.StateFiring, now.Add(-2*time.Minute)),
+		change("ZpoolDegraded", "disks", "tank", alert.StateFiring, alert.StateInactive, now.Add(-time.Minute)),
 	})
-	h.StateChanged(t.Context(), []evaluator.StateChange{
-		change("BackupStale", "backups", "nas", rule.StateFiring, rule.StateInactive, now),
-		change(`Odd "name"`, `g\1`, "x\ny", rule.StateInactive, rule.StatePending, now),
+	h.StateChanged(t.Context(), []alert.StateChange{
+		change("BackupStale", "backups", "nas", alert.StateFiring, alert.StateInactive, now),
+		change(`Odd "name"`, `g\1`, "x\ny", alert.StateInactive, alert.StatePending, now),
 	})
 	if err := h.Close(t.Context()); err != nil {
 		t.Fatal(err)

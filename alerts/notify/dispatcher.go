@@ -13,9 +13,8 @@ import (
 	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/metrics"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -127,8 +126,6 @@ func (g *aggrGroup) state(name string) *intState {
 	}
 	return st
 }
-
-var _ evaluator.Notifier = (*Dispatcher)(nil)
 
 func logKey(receiver, groupKey string) string { return receiver + "\x00" + groupKey }
 
@@ -322,7 +319,7 @@ func (d *Dispatcher) entry(receiver, groupKey, integration string) (logEntry, bo
 // Notify implements evaluator.Notifier: it records firing and resolved
 // alerts, persists them, and wakes the flush loop. Pending alerts are
 // ignored. An error means nothing may be assumed stored: retry.
-func (d *Dispatcher) Notify(ctx context.Context, ns []evaluator.Notification) error {
+func (d *Dispatcher) Notify(ctx context.Context, ns []alert.Notification) error {
 	d.mu.Lock()
 	now := d.opts.Now()
 	for _, n := range ns {
@@ -356,7 +353,7 @@ func (d *Dispatcher) poke() {
 	}
 }
 
-func fromNotification(n evaluator.Notification, now time.Time) (Alert, bool) {
+func fromNotification(n alert.Notification, now time.Time) (Alert, bool) {
 	lset := map[string]string{}
 	for _, l := range n.Alert.Labels {
 		if l.Name == series.MetricName {
@@ -379,9 +376,9 @@ func fromNotification(n evaluator.Notification, now time.Time) (Alert, bool) {
 		a.StartsAt = n.Alert.ActiveAt
 	}
 	switch n.Alert.State {
-	case rule.StateFiring:
+	case alert.StateFiring:
 		a.Status = "firing"
-	case rule.StateInactive:
+	case alert.StateInactive:
 		a.Status = "resolved"
 		a.EndsAt = n.Alert.ResolvedAt
 		if a.EndsAt.IsZero() {

@@ -13,8 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
-	"github.com/hlalert/hlalert/alerts/rule"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/hlalert/hlalert/alerts/silence"
 )
@@ -67,19 +66,19 @@ func (s *fakeSender) take() []string {
 	return out
 }
 
-func alert(state rule.State, ls ...string) evaluator.Notification {
+func notif(state alert.State, ls ...string) alert.Notification {
 	var labels series.Labels
 	for i := 0; i+1 < len(ls); i += 2 {
 		labels = append(labels, series.Label{Name: ls[i], Value: ls[i+1]})
 	}
 	sort.Slice(labels, func(i, j int) bool { return labels[i].Name < labels[j].Name })
-	a := rule.Alert{Labels: labels, State: state, Annotations: map[string]string{"summary": "s"}}
+	a := alert.Alert{Labels: labels, State: state, Annotations: map[string]string{"summary": "s"}}
 	now := time.Now()
 	a.ActiveAt, a.FiredAt = now, now
-	if state == rule.StateInactive {
+	if state == alert.StateInactive {
 		a.ResolvedAt = now
 	}
-	return evaluator.Notification{Group: "g", Rule: ls[1], Alert: a, ExternalURL: "http://hl"}
+	return alert.Notification{Group: "g", Rule: ls[1], Alert: a, ExternalURL: "http://hl"}
 }
 
 type harness struct {
@@ -116,7 +115,7 @@ func (h *harness) stop() {
 	<-h.done
 }
 
-func (h *harness) notify(ns ...evaluator.Notification) {
+func (h *harness) notify(ns ...alert.Notification) {
 	h.t.Helper()
 	if err := h.d.Notify(context.Background(), ns); err != nil {
 		h.t.Fatal(err)
@@ -148,13 +147,13 @@ func TestDispatcherTiming(t *testing.T) {
 		h := newHarness(t, dir)
 		h.start()
 		defer h.stop()
-		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		h.notify(notif(alert.StateFiring, "alertname", "Disk", "host", "a"))
 		advance(29 * time.Second)
 		expect(t, h.sender) // group_wait not over
 		advance(time.Second)
 		expect(t, h.sender, "30s mail #1 Disk/a:firing")
 		advance(30 * time.Second)
-		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "b"))
+		h.notify(notif(alert.StateFiring, "alertname", "Disk", "host", "b"))
 		advance(4*time.Minute + 29*time.Second)
 		expect(t, h.sender) // group_interval not over
 		advance(time.Second)
@@ -166,10 +165,10 @@ func TestDispatcherTiming(t *testing.T) {
 		advance(5 * time.Minute)
 		expect(t, h.sender, "4h10m30s mail #3 Disk/a:firing,Disk/b:firing")
 		// A resolution goes out at the next group_interval tick.
-		h.notify(alert(rule.StateInactive, "alertname", "Disk", "host", "a"))
+		h.notify(notif(alert.StateInactive, "alertname", "Disk", "host", "a"))
 		advance(5 * time.Minute)
 		expect(t, h.sender, "4h15m30s mail #4 Disk/b:firing,Disk/a:resolved")
-		h.notify(alert(rule.StateInactive, "alertname", "Disk", "host", "b"))
+		h.notify(notif(alert.StateInactive, "alertname", "Disk", "host", "b"))
 		advance(5 * time.Minute)
 		expect(t, h.sender, "4h20m30s mail #5 Disk/b:resolved")
 		advance(10 * time.Hour)
@@ -187,7 +186,7 @@ func TestDispatcherOldAlertSkipsGroupWait(t *testing.T) {
 		h := newHarness(t, t.TempDir())
 		h.start()
 		defer h.stop()
-		n := alert(rule.StateFiring, "alertname", "Disk", "host", "a")
+		n := notif(alert.StateFiring, "alertname", "Disk", "host", "a")
 		n.Alert.FiredAt = time.Now().Add(-time.Hour)
 		h.notify(n)
 		expect(t, h.sender, "0s mail #1 Disk/a:firing")
@@ -199,10 +198,10 @@ func TestDispatcherSendResolvedFalse(t *testing.T) {
 		h := newHarness(t, t.TempDir())
 		h.start()
 		defer h.stop()
-		h.notify(alert(rule.StateFiring, "alertname", "Q", "team", "quiet"))
+		h.notify(notif(alert.StateFiring, "alertname", "Q", "team", "quiet"))
 		advance(30 * time.Second)
 		expect(t, h.sender, "30s quiet #1 Q/:firing")
-		h.notify(alert(rule.StateInactive, "alertname", "Q", "team", "quiet"))
+		h.notify(notif(alert.StateInactive, "alertname", "Q", "team", "quiet"))
 		advance(10 * time.Minute)
 		expect(t, h.sender)
 	})
@@ -227,9 +226,9 @@ func TestDispatcherInhibitionAndSilence(t *testing.T) {
 		h.start()
 		defer h.stop()
 		h.notify(
-			alert(rule.StateFiring, "alertname", "HostDown", "host", "a", "severity", "critical"),
-			alert(rule.StateFiring, "alertname", "DiskSlow", "host", "a", "severity", "warning"),
-			alert(rule.StateFiring, "alertname", "DiskSlow", "host", "b", "severity", "warning"),
+			notif(alert.StateFiring, "alertname", "HostDown", "host", "a", "severity", "critical"),
+			notif(alert.StateFiring, "alertname", "DiskSlow", "host", "a", "severity", "warning"),
+			notif(alert.StateFiring, "alertname", "DiskSlow", "host", "b", "severity", "warning"),
 		)
 		// HostDown silenced; DiskSlow on host a inhibited by it (a silenced
 		// source still inhibits, as in Alertmanager); host b goes out.
@@ -241,7 +240,7 @@ func TestDispatcherInhibitionAndSilence(t *testing.T) {
 		advance(5 * time.Minute)
 		expect(t, h.sender, "10m30s mail #1 HostDown/a:firing")
 		// HostDown resolves: DiskSlow on host a is no longer inhibited.
-		h.notify(alert(rule.StateInactive, "alertname", "HostDown", "host", "a", "severity", "critical"))
+		h.notify(notif(alert.StateInactive, "alertname", "HostDown", "host", "a", "severity", "critical"))
 		advance(5 * time.Minute)
 		expect(t, h.sender,
 			"15m30s mail #2 DiskSlow/a:firing,DiskSlow/b:firing",
@@ -254,7 +253,7 @@ func TestDispatcherRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, dir)
 		h.start()
-		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		h.notify(notif(alert.StateFiring, "alertname", "Disk", "host", "a"))
 		advance(30 * time.Second)
 		expect(t, h.sender, "30s mail #1 Disk/a:firing")
 		advance(time.Minute)
@@ -269,7 +268,7 @@ func TestDispatcherRestart(t *testing.T) {
 		defer h2.stop()
 		advance(3 * time.Hour)
 		expect(t, h.sender)
-		h2.notify(alert(rule.StateInactive, "alertname", "Disk", "host", "a"))
+		h2.notify(notif(alert.StateInactive, "alertname", "Disk", "host", "a"))
 		advance(5 * time.Minute)
 		expect(t, h.sender, "3h5m30s mail #2 Disk/a:resolved")
 	})
@@ -281,7 +280,7 @@ func TestDispatcherRetry(t *testing.T) {
 		h := newHarness(t, dir)
 		h.sender.fail = 2
 		h.start()
-		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		h.notify(notif(alert.StateFiring, "alertname", "Disk", "host", "a"))
 		advance(30 * time.Second) // first attempt fails
 		advance(time.Minute)      // retry fails
 		expect(t, h.sender)
@@ -309,7 +308,7 @@ func TestDispatcherResolveTimeout(t *testing.T) {
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		if err := d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
+		if err := d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
 			t.Fatal(err)
 		}
 		advance(30 * time.Second)
@@ -381,7 +380,7 @@ func TestDispatcherIntegrationsIndependent(t *testing.T) {
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		if err := d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
+		if err := d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
 			t.Fatal(err)
 		}
 		advance(30 * time.Second)
@@ -403,7 +402,7 @@ func TestDispatcherIntegrationsIndependent(t *testing.T) {
 			t.Errorf("e-mail status %+v", st)
 		}
 		// The next change goes to both; the hand-off accepts it.
-		if err := d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "b")}); err != nil {
+		if err := d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "b")}); err != nil {
 			t.Fatal(err)
 		}
 		advance(5 * time.Minute)
@@ -433,7 +432,7 @@ func TestDispatcherResolvedKeptForFailingIntegration(t *testing.T) {
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")})
+		d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")})
 		advance(30 * time.Second)
 		expect(t, mail, "30s mail #1 Disk/a:firing")
 		am.take()
@@ -441,7 +440,7 @@ func TestDispatcherResolvedKeptForFailingIntegration(t *testing.T) {
 		am.mu.Lock()
 		am.script = []error{down, down}
 		am.mu.Unlock()
-		d.Notify(ctx, []evaluator.Notification{alert(rule.StateInactive, "alertname", "Disk", "host", "a")})
+		d.Notify(ctx, []alert.Notification{notif(alert.StateInactive, "alertname", "Disk", "host", "a")})
 		advance(5 * time.Minute)
 		expect(t, mail, "5m30s mail #2 Disk/a:resolved")
 		// The resolved alert stays until the hand-off has it too.
@@ -478,9 +477,9 @@ func TestDispatcherSlowIntegrationDoesNotDelayOthers(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
-		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Disk", "host", "a")})
+		d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")})
 		advance(30 * time.Second)
-		d.Notify(ctx, []evaluator.Notification{alert(rule.StateFiring, "alertname", "Mem", "host", "a")})
+		d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Mem", "host", "a")})
 		advance(30 * time.Second)
 		expect(t, mail, "30s mail #1 Disk/a:firing", "1m0s mail #1 Mem/a:firing")
 		close(am.block)
@@ -501,7 +500,7 @@ func TestDispatcherRestoresLegacyLogEntries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, dir)
 		h.start()
-		h.notify(alert(rule.StateFiring, "alertname", "Disk", "host", "a"))
+		h.notify(notif(alert.StateFiring, "alertname", "Disk", "host", "a"))
 		advance(30 * time.Second)
 		expect(t, h.sender, "30s mail #1 Disk/a:firing")
 		h.stop()

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/datasource"
-	"github.com/hlalert/hlalert/alerts/evaluator"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -118,8 +117,6 @@ type Writer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 }
-
-var _ evaluator.Writer = (*Writer)(nil)
 
 // New validates the options and starts the sending loop. Call Close to
 // flush and stop it.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -57,7 +58,7 @@ type TemplateParser func(name, text string) (Template, error)
 
 // Names of the labels and series vmalert adds.
 const (
-	AlertNameLabel       = "alertname"
+	AlertNameLabel       = alert.NameLabel
 	AlertGroupNameLabel  = "alertgroup"
 	AlertStateLabel      = "alertstate"
 	AlertsMetric         = "ALERTS"

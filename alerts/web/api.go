@@ -4,8 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
-	"github.com/hlalert/hlalert/alerts/rule"
+	"github.com/hlalert/hlalert/alerts/alert"
 )
 
 // The JSON shapes of Prometheus' HTTP API (web/api/v1: /api/v1/rules and
@@ -72,11 +71,11 @@ type apiAlert struct {
 }
 
 // stateName is the state as Prometheus' API spells it.
-func stateName(s rule.State) string {
+func stateName(s alert.State) string {
 	switch s {
-	case rule.StateFiring:
+	case alert.StateFiring:
 		return "firing"
-	case rule.StatePending:
+	case alert.StatePending:
 		return "pending"
 	default:
 		return "inactive"
@@ -85,11 +84,11 @@ func stateName(s rule.State) string {
 
 // active tells whether the API lists the alert: Prometheus lists pending
 // and firing alerts only (resolved alerts kept for retention are not).
-func active(a rule.Alert) bool {
-	return a.State == rule.StatePending || a.State == rule.StateFiring
+func active(a alert.Alert) bool {
+	return a.State == alert.StatePending || a.State == alert.StateFiring
 }
 
-func toAPIAlert(a rule.Alert) apiAlert {
+func toAPIAlert(a alert.Alert) apiAlert {
 	out := apiAlert{
 		Labels:      a.Labels.Map(),
 		Annotations: nonNil(a.Annotations),
@@ -115,14 +114,14 @@ func nonNil(m map[string]string) map[string]string {
 }
 
 // ruleState is the state of an alerting rule: its most severe alert's.
-func ruleState(alerts []rule.Alert) string {
-	st := rule.StateInactive
+func ruleState(alerts []alert.Alert) string {
+	st := alert.StateInactive
 	for _, a := range alerts {
-		if a.State == rule.StateFiring {
+		if a.State == alert.StateFiring {
 			return "firing"
 		}
-		if a.State == rule.StatePending {
-			st = rule.StatePending
+		if a.State == alert.StatePending {
+			st = alert.StatePending
 		}
 	}
 	return stateName(st)
@@ -161,7 +160,7 @@ func (f ruleFilter) filtering() bool {
 }
 
 // rulesResponse renders /api/v1/rules.
-func rulesResponse(st evaluator.Status, f ruleFilter) apiResponse {
+func rulesResponse(st alert.Status, f ruleFilter) apiResponse {
 	typ := f.typ
 	groups := make([]apiGroup, 0, len(st.Groups))
 	for _, g := range st.Groups {
@@ -232,7 +231,7 @@ func rulesResponse(st evaluator.Status, f ruleFilter) apiResponse {
 }
 
 // alertsResponse renders /api/v1/alerts: every pending or firing alert.
-func alertsResponse(st evaluator.Status) apiResponse {
+func alertsResponse(st alert.Status) apiResponse {
 	alerts := []apiAlert{}
 	for _, g := range st.Groups {
 		for _, r := range g.Rules {

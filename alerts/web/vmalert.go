@@ -5,8 +5,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
-	"github.com/hlalert/hlalert/alerts/rulefmt"
+	"github.com/hlalert/hlalert/alerts/alert"
 )
 
 // VictoriaMetrics answers Grafana's datasource-managed alerting (the
@@ -32,10 +31,10 @@ import (
 // group (its own health alerts, Prometheus-style); graphite and vlogs
 // select nothing: hlalert has no such groups.
 var vmalertDatasourceTypes = map[string][]string{
-	"prometheus": {rulefmt.TypeMetricsQL, "builtin"},
+	"prometheus": {alert.GroupTypeMetricsQL, alert.GroupTypeBuiltin},
 	"graphite":   nil,
 	"vlogs":      nil,
-	"logql":      {rulefmt.TypeLogQL},
+	"logql":      {alert.GroupTypeLogQL},
 }
 
 // vmalertRoutes registers the rules and alerts APIs at both paths and the
@@ -87,9 +86,9 @@ type typeFiltered struct {
 	types []string
 }
 
-func (f typeFiltered) Status() evaluator.Status {
+func (f typeFiltered) Status() alert.Status {
 	st := f.Evaluator.Status()
-	groups := make([]evaluator.GroupStatus, 0, len(st.Groups))
+	groups := make([]alert.GroupStatus, 0, len(st.Groups))
 	for _, g := range st.Groups {
 		if slices.Contains(f.types, g.Type) {
 			groups = append(groups, g)

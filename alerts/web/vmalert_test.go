@@ -10,13 +10,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 )
 
 // The paths VictoriaMetrics forwards with -vmalert.proxyURL (see
 // alerts/daemon's TestVMAlertProxy for the real VictoriaMetrics).
 func TestVMAlertPaths(t *testing.T) {
-	f := &fakeEval{ready: true, st: evaluator.Status{Groups: []evaluator.GroupStatus{
+	f := &fakeEval{ready: true, st: alert.Status{Groups: []alert.GroupStatus{
 		{Name: "homelab", Type: "metricsql"}, {Name: "journal", Type: "logql"}, {Name: "hlalert", Type: "builtin"},
 	}}}
 	h, err := New(Options{Evaluator: f, Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})

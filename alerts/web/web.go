@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/silence"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +28,7 @@ import (
 // Evaluator is what the HTTP side needs from the daemon.
 type Evaluator interface {
 	// Status returns a snapshot of groups, rules, alerts and datasources.
-	Status() evaluator.Status
+	Status() alert.Status
 	// Ready tells whether the daemon has loaded its config and restored
 	// its state.
 	Ready() bool
@@ -232,7 +232,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 // pageData is what the status page shows.
 type pageData struct {
 	Ready        bool
-	Status       evaluator.Status
+	Status       alert.Status
 	Active       []pageAlert
 	FiringCount  int
 	PendingCount int
@@ -261,7 +261,7 @@ type pageAlert struct {
 	Value       string
 }
 
-func buildPage(st evaluator.Status, ready bool) pageData {
+func buildPage(st alert.Status, ready bool) pageData {
 	d := pageData{Ready: ready, Status: st}
 	for _, g := range st.Groups {
 		for _, r := range g.Rules {
@@ -317,7 +317,7 @@ var pageFuncs = template.FuncMap{
 	},
 	"pairs": sortedPairs,
 	"state": stateName,
-	"activeOnly": func(r evaluator.RuleStatus) int {
+	"activeOnly": func(r alert.RuleStatus) int {
 		n := 0
 		for _, a := range r.Alerts {
 			if active(a) {

@@ -16,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/evaluator"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/notify"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -26,14 +25,14 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 type fakeEval struct {
-	st        evaluator.Status
+	st        alert.Status
 	ready     bool
 	reloadErr error
 	reloads   int
 }
 
-func (f *fakeEval) Status() evaluator.Status { return f.st }
-func (f *fakeEval) Ready() bool              { return f.ready }
+func (f *fakeEval) Status() alert.Status { return f.st }
+func (f *fakeEval) Ready() bool          { return f.ready }
 func (f *fakeEval) Reload(ctx context.Context) error {
 	f.reloads++
 	return f.reloadErr
@@ -42,40 +41,40 @@ func (f *fakeEval) Reload(ctx context.Context) error {
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fixedStatus is a status with every kind of rule and alert state.
-func fixedStatus() evaluator.Status {
-	return evaluator.Status{
+func fixedStatus() alert.Status {
+	return alert.Status{
 		ConfigLoaded:    t0.Add(-time.Hour),
 		LastReloadError: "",
-		Datasources: []evaluator.DatasourceStatus{
+		Datasources: []alert.DatasourceStatus{
 			{Name: "victoriametrics", Kind: "victoriametrics", URL: "http://vm:8428", Up: true},
 			{Name: "loki", Kind: "loki", URL: "http://loki:3100", Up: false, ConsecutiveFailures: 3, LastError: "dial tcp: connection refused"},
 		},
-		Groups: []evaluator.GroupStatus{
+		Groups: []alert.GroupStatus{
 			{
 				Name: "backups", File: "/etc/hlalert/rules/backups.yaml", Type: "prometheus",
 				Interval: time.Minute, LastEval: t0, LastDuration: 25 * time.Millisecond,
-				Rules: []evaluator.RuleStatus{
+				Rules: []alert.RuleStatus{
 					{
 						Name: "BackupStale", Kind: "alerting", Expr: `time() - backup_last_success_timestamp_seconds > 86400`,
 						Health: "ok", LastEval: t0, For: 10 * time.Minute, KeepFiringFor: 5 * time.Minute,
 						Labels:      map[string]string{"severity": "page"},
 						Annotations: map[string]string{"summary": "backup {{ $labels.repo }} is stale"},
-						Alerts: []rule.Alert{
+						Alerts: []alert.Alert{
 							{
 								Labels:      series.FromStrings("alertname", "BackupStale", "alertgroup", "backups", "repo", "nas", "severity", "page"),
 								Annotations: map[string]string{"summary": "backup nas is stale"},
-								State:       rule.StateFiring, ActiveAt: t0.Add(-20 * time.Minute), FiredAt: t0.Add(-10 * time.Minute),
+								State:       alert.StateFiring, ActiveAt: t0.Add(-20 * time.Minute), FiredAt: t0.Add(-10 * time.Minute),
 								LastValue: 90061.5,
 							},
 							{
 								Labels:      series.FromStrings("alertname", "BackupStale", "alertgroup", "backups", "repo", "photos", "severity", "page"),
 								Annotations: map[string]string{"summary": "backup photos is stale"},
-								State:       rule.StatePending, ActiveAt: t0.Add(-2 * time.Minute), LastValue: 86500,
+								State:       alert.StatePending, ActiveAt: t0.Add(-2 * time.Minute), LastValue: 86500,
 							},
 							{
 								Labels:      series.FromStrings("alertname", "BackupStale", "alertgroup", "backups", "repo", "old", "severity", "page"),
 								Annotations: map[string]string{"summary": "resolved, retained"},
-								State:       rule.StateInactive, ActiveAt: t0.Add(-time.Hour), ResolvedAt: t0.Add(-5 * time.Minute), LastValue: 1,
+								State:       alert.StateInactive, ActiveAt: t0.Add(-time.Hour), ResolvedAt: t0.Add(-5 * time.Minute), LastValue: 1,
 							},
 						},
 					},
@@ -88,7 +87,7 @@ func fixedStatus() evaluator.Status {
 			{
 				Name: "disks", File: "/etc/hlalert/rules/disks.yaml", Type: "prometheus",
 				Interval: 30 * time.Second, LastEval: t0.Add(-10 * time.Second), LastDuration: time.Second, Missed: 2,
-				Rules: []evaluator.RuleStatus{
+				Rules: []alert.RuleStatus{
 					{
 						Name: "ZpoolDegraded", Kind: "alerting", Expr: `zfs_pool_healthy == 0`,
 						Health: "err", LastError: "query: dial tcp 10.0.0.2:8428: connection refused", LastEval: t0.Add(-10 * time.Second),
@@ -143,7 +142,7 @@ func TestAPIGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeEval{st: fixedStatus(), ready: true}
 			if strings.HasSuffix(tc.target, "#empty") {
-				f.st = evaluator.Status{}
+				f.st = alert.Status{}
 			}
 			rec := do(t, newHandler(t, f), "GET", tc.target)
 			if rec.Code != tc.code {
