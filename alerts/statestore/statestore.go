@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/atomicfile"
-	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -28,12 +28,12 @@ const version = 1
 // identified by Key: its group's file and name, its rule and its labels.
 type Entry struct {
 	File, Group, Rule string
-	Alert             rule.Alert
+	Alert             alert.Alert
 	// LastSentAt is when a notification about the alert was last handed to
 	// the notifier, and LastSentState the state it announced (firing or
 	// inactive = resolved). Zero: never notified.
 	LastSentAt    time.Time
-	LastSentState rule.State
+	LastSentState alert.State
 }
 
 // Key identifies an entry across restarts.
@@ -164,7 +164,7 @@ func Decode(b []byte) (State, error) {
 		}
 		e := Entry{
 			File: fe.File, Group: fe.Group, Rule: fe.Rule, LastSentAt: fe.LastSentAt,
-			Alert: rule.Alert{
+			Alert: alert.Alert{
 				Labels: series.FromMap(fe.Labels), Annotations: fe.Annotations, State: s,
 				ActiveAt: fe.ActiveAt, FiredAt: fe.FiredAt, ResolvedAt: fe.ResolvedAt,
 				KeepFiringSince: fe.KeepFiringSince, LastValue: v,
@@ -180,8 +180,8 @@ func Decode(b []byte) (State, error) {
 	return st, nil
 }
 
-func parseState(s string) (rule.State, error) {
-	for _, st := range []rule.State{rule.StateInactive, rule.StatePending, rule.StateFiring} {
+func parseState(s string) (alert.State, error) {
+	for _, st := range []alert.State{alert.StateInactive, alert.StatePending, alert.StateFiring} {
 		if st.String() == s {
 			return st, nil
 		}

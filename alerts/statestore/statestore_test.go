@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/rule"
+	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/series"
 )
 
@@ -19,18 +19,18 @@ func sample() State {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return State{SavedAt: t0.Add(time.Hour), Entries: []Entry{
 		{File: "/etc/hlalert/rules/backup.yaml", Group: "backup", Rule: "BackupStale",
-			Alert: rule.Alert{Labels: series.FromStrings("alertname", "BackupStale", "repo", "nas"),
-				Annotations: map[string]string{"summary": "stale"}, State: rule.StateFiring,
+			Alert: alert.Alert{Labels: series.FromStrings("alertname", "BackupStale", "repo", "nas"),
+				Annotations: map[string]string{"summary": "stale"}, State: alert.StateFiring,
 				ActiveAt: t0, FiredAt: t0.Add(10 * time.Minute), LastValue: 90000},
-			LastSentAt: t0.Add(10*time.Minute + time.Second), LastSentState: rule.StateFiring},
+			LastSentAt: t0.Add(10*time.Minute + time.Second), LastSentState: alert.StateFiring},
 		{File: "/etc/hlalert/rules/backup.yaml", Group: "backup", Rule: "BackupStale",
-			Alert: rule.Alert{Labels: series.FromStrings("alertname", "BackupStale", "repo", "usb"),
-				State: rule.StatePending, ActiveAt: t0.Add(5 * time.Minute), LastValue: math.NaN()}},
+			Alert: alert.Alert{Labels: series.FromStrings("alertname", "BackupStale", "repo", "usb"),
+				State: alert.StatePending, ActiveAt: t0.Add(5 * time.Minute), LastValue: math.NaN()}},
 		{File: "/etc/hlalert/rules/zfs.yaml", Group: "zfs", Rule: "PoolDegraded",
-			Alert: rule.Alert{Labels: series.FromStrings("alertname", "PoolDegraded", "pool", "tank"),
-				State: rule.StateInactive, ActiveAt: t0, FiredAt: t0.Add(time.Minute), ResolvedAt: t0.Add(time.Hour),
+			Alert: alert.Alert{Labels: series.FromStrings("alertname", "PoolDegraded", "pool", "tank"),
+				State: alert.StateInactive, ActiveAt: t0, FiredAt: t0.Add(time.Minute), ResolvedAt: t0.Add(time.Hour),
 				KeepFiringSince: t0.Add(50 * time.Minute), LastValue: math.Inf(1)},
-			LastSentAt: t0.Add(time.Hour), LastSentState: rule.StateInactive},
+			LastSentAt: t0.Add(time.Hour), LastSentState: alert.StateInactive},
 	}}
 }
 
