@@ -12,13 +12,7 @@ import (
 
 func TestTestCoverageCLI(t *testing.T) {
 	const td = "../../alerts/unittest/testdata/coverage"
-	tests := []struct {
-		name      string
-		args      []string
-		code      int
-		stdoutHas []string
-		stderrHas []string
-	}{
+	tests := []testCLICase{
 		{name: "shipped rules are fully covered", args: []string{"--coverage-min", "100", "../../rules"}, code: exitOK,
 			stdoutHas: []string{"PASS:", "coverage: 100.0%"}},
 		{name: "below the minimum fails", args: []string{"--coverage-min", "100", td + "/dir"}, code: exitFail,
@@ -31,25 +25,7 @@ func TestTestCoverageCLI(t *testing.T) {
 		{name: "minimum above 100", args: []string{"--coverage-min", "101", td}, code: exitUsage,
 			stderrHas: []string{"--coverage-min: want a percentage from 0 to 100, got 101"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"test"}, tc.args...), &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.stdoutHas {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.stderrHas {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
-				}
-			}
-		})
-	}
+	runTestCLICases(t, tests)
 }
 
 func TestTestCoverageOut(t *testing.T) {

@@ -10,18 +10,44 @@ import (
 	"testing"
 )
 
+// testCLICase is one run of `hlalert test`: its arguments, the exit code
+// and lines its stdout and stderr must contain.
+type testCLICase struct {
+	name      string
+	args      []string
+	code      int
+	stdoutHas []string
+	stderrHas []string
+}
+
+func runTestCLICases(t *testing.T, tests []testCLICase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"test"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, s := range tc.stdoutHas {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.stderrHas {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+		})
+	}
+}
+
 // TestTestCLI drives `hlalert test` as a user would and checks exit codes
 // and the essential lines of its output.
 func TestTestCLI(t *testing.T) {
 	const td = "../../alerts/unittest/testdata"
-	tests := []struct {
-		name      string
-		args      []string
-		code      int
-		stdoutHas []string
-		stderrHas []string
-		stdoutNot []string
-	}{
+	tests := []testCLICase{
 		{name: "shipped rules pass", args: []string{"../../rules"}, code: exitOK,
 			stdoutHas: []string{"ok    ../../rules/backup.test.yml", "ok    ../../rules/journal.test.yml", "PASS:"}},
 		{name: "a failing file fails and shows where", args: []string{td + "/fail/wrong-alert.yaml"}, code: exitFail,
@@ -42,25 +68,7 @@ func TestTestCLI(t *testing.T) {
 		{name: "no args", args: nil, code: exitUsage, stderrHas: []string{"no test file or folder given"}},
 		{name: "bad flag", args: []string{"--nope"}, code: exitUsage, stderrHas: []string{"flag provided but not defined: -nope"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"test"}, tc.args...), &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.stdoutHas {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.stderrHas {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
-				}
-			}
-		})
-	}
+	runTestCLICases(t, tests)
 }
 
 func TestTestCLIJUnit(t *testing.T) {
