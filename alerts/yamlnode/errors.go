@@ -1,0 +1,83 @@
+package yamlnode
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Pos is a position in a file, 1-based. Line 0 stands for the whole file,
+// Col 0 for a line whose column the parser does not give (YAML syntax
+// errors).
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// At is the position of node n in file.
+func At(file string, n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
+
+// String renders the position as file:line:col; an unknown line or column
+// is left out rather than made up (file, file:line).
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Compare orders positions by file, line and column.
+func (p Pos) Compare(q Pos) int {
+	return cmp.Or(strings.Compare(p.File, q.File), cmp.Compare(p.Line, q.Line), cmp.Compare(p.Col, q.Col))
+}
+
+// Error is one problem at a position of a file, rendered as
+// "file:line:col: message".
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+// Errorf returns an Error at p.
+func Errorf(p Pos, format string, args ...any) *Error {
+	return &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// SortErrors orders errors by position, keeping the order of equal
+// positions; an error that is not an *Error keeps its place relative to
+// its neighbours.
+func SortErrors[E error](errs []E) {
+	slices.SortStableFunc(errs, func(a, b E) int {
+		var ea, eb error = a, b
+		pa, oka := ea.(*Error)
+		pb, okb := eb.(*Error)
+		if !oka || !okb {
+			return 0
+		}
+		return pa.Pos.Compare(pb.Pos)
+	})
+}
+
+var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// SyntaxError turns an error of gopkg.in/yaml.v3's parser into an Error
+// in file: at the line the parser names (it gives no column), or at the
+// file when it names none.
+func SyntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := syntaxLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Errorf(Pos{File: file, Line: line}, "invalid YAML: %s", m[2])
+	}
+	return Errorf(Pos{File: file}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+}
