@@ -2,6 +2,7 @@ package yamlnode
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -68,16 +69,36 @@ func SortErrors[E error](errs []E) {
 	})
 }
 
-var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // SyntaxError turns an error of gopkg.in/yaml.v3's parser into an Error
 // in file: at the line the parser names (it gives no column), or at the
 // file when it names none.
 func SyntaxError(file string, err error) *Error {
 	msg := err.Error()
-	if m := syntaxLineRE.FindStringSubmatch(msg); m != nil {
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return Errorf(Pos{File: file, Line: line}, "invalid YAML: %s", m[2])
 	}
 	return Errorf(Pos{File: file}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// DecodeErrors turns the error of n.Decode (a reflection-based decode of
+// the node n of file) into Errors: one per problem of a *yaml.TypeError at
+// the line yaml.v3 names (it gives no column), else one at n.
+func DecodeErrors(file string, n *yaml.Node, err error) []error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []error{Errorf(At(file, n), "%s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	out := make([]error, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		if m := lineRE.FindStringSubmatch(e); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			out = append(out, Errorf(Pos{File: file, Line: line}, "%s", m[2]))
+		} else {
+			out = append(out, Errorf(At(file, n), "%s", strings.TrimPrefix(e, "yaml: ")))
+		}
+	}
+	return out
 }

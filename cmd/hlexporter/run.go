@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve"
 	"github.com/hlalert/hlalert/internal/httpaccess"
@@ -175,7 +176,7 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 	var errs []error
 	for _, s := range cfg.Collectors {
 		if _, ok := factoryByName(s.Name); !ok {
-			errs = append(errs, fmt.Errorf("%s: collectors.%s: unknown collector (known: %s)", s.Pos, s.Name, strings.Join(names(), ", ")))
+			errs = append(errs, yamlnode.Errorf(s.Pos, "collectors.%s: unknown collector (known: %s)", s.Name, strings.Join(names(), ", ")))
 		}
 	}
 	if len(selected) == 0 && len(errs) == 0 {
@@ -233,7 +234,7 @@ func schedule(f factory, sec *serve.Section) (interval, timeout time.Duration, e
 			if err := check(timeout); err != nil {
 				var errs []error
 				for _, e := range unjoin(err) {
-					errs = append(errs, fmt.Errorf("%s: collectors.%s.%w", sec.Pos, f.name, e))
+					errs = append(errs, yamlnode.Errorf(sec.Pos, "collectors.%s.%v", f.name, e))
 				}
 				return 0, 0, errors.Join(errs...)
 			}
