@@ -205,7 +205,10 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		}
 		c, err := f.build(sec, d)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			if pe := (*yamlnode.Error)(nil); !errors.As(err, &pe) {
+				err = fmt.Errorf("%s: %w", name, err) // positioned errors name their section
+			}
+			errs = append(errs, err)
 			continue
 		}
 		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})

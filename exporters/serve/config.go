@@ -68,7 +68,7 @@ func (s Section) Decode(v any) error {
 	if s.body == nil {
 		return nil
 	}
-	return DecodeStrict(s.body, s.file, v)
+	return decodeStrict(s.body, s.file, "collectors."+s.Name, v)
 }
 
 // LoadFile reads and loads the file at path; relative paths in it resolve
@@ -274,13 +274,13 @@ func hasSuffix(s string, sufs ...string) bool {
 	return false
 }
 
-// DecodeStrict decodes n into v, failing on keys v's type does not have
+// decodeStrict decodes n (at path, for messages) into v, failing on keys v's type does not have
 // (checked recursively through structs, slices, maps and pointers, with
 // yaml tags and ",inline"), and reporting every problem as a
 // *yamlnode.Error (yaml.v3's type errors carry a line, not a column).
-func DecodeStrict(n *yaml.Node, file string, v any) error {
+func decodeStrict(n *yaml.Node, file, path string, v any) error {
 	var errs []error
-	checkKnown(n, reflect.TypeOf(v), file, "", &errs)
+	checkKnown(n, reflect.TypeOf(v), file, path, &errs)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
