@@ -22,7 +22,7 @@ type decoder struct {
 	yamlnode.Reader // reports through errorf
 	file            string
 	dir             string
-	errs            []*yamlnode.Error
+	errs            []error
 }
 
 func newDecoder(file, dir string) *decoder {
@@ -41,11 +41,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // sortedErrors returns the errors in file order.
 func (d *decoder) sortedErrors() []error {
 	yamlnode.SortErrors(d.errs)
-	out := make([]error, len(d.errs))
-	for i, e := range d.errs {
-		out[i] = e
-	}
-	return out
+	return d.errs
 }
 
 func (d *decoder) decode(data []byte) *Config {
@@ -57,16 +53,16 @@ func (d *decoder) decode(data []byte) *Config {
 		StateDir:            filepath.Join(d.dir, DefaultStateDir),
 		OutboxDir:           filepath.Join(d.dir, DefaultOutboxDir),
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		d.errs = append(d.errs, yamlnode.SyntaxError(d.file, err))
+	doc, err := yamlnode.Document(d.file, data)
+	if err != nil {
+		d.errs = append(d.errs, err)
 		return cfg
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc == nil {
 		d.errs = append(d.errs, yamlnode.Errorf(yamlnode.Pos{File: d.file}, "empty config: datasource and rule_files are required"))
 		return cfg
 	}
-	root := yamlnode.Resolve(doc.Content[0])
+	root := yamlnode.Resolve(doc)
 	fs, ok := d.fields(root, "config", "datasource", "rule_files", "evaluation_interval", "external_labels",
 		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify", "query_step")
 	if !ok {

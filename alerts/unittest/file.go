@@ -5,7 +5,6 @@
 package unittest
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -287,19 +286,13 @@ var (
 // written).
 func Decode(path string, data []byte) (*File, []error) {
 	d := &decoder{path: path, lines: strings.Split(string(data), "\n")}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, []error{yamlnode.SyntaxError(path, err)}
+	root, err := yamlnode.Document(path, data)
+	if err != nil {
+		return nil, []error{err}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, []error{&yamlnode.Error{Pos: yamlnode.Pos{File: path, Line: extra.Line, Col: extra.Column}, Msg: "more than one YAML document"}}
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+	if root == nil {
 		return nil, []error{&yamlnode.Error{Pos: yamlnode.Pos{File: path, Line: 1, Col: 1}, Msg: "empty test file"}}
 	}
-	root := doc.Content[0]
 	f := &File{Path: path}
 	top := d.fields(root, "test file", "rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare")
 	if len(d.errs) > 0 {

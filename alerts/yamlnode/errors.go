@@ -1,9 +1,11 @@
 package yamlnode
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -101,4 +103,29 @@ func DecodeErrors(file string, n *yaml.Node, err error) []error {
 		}
 	}
 	return out
+}
+
+// Document parses data, the content of file, as exactly one YAML document
+// and returns its top node: nil for an empty file (or one of only
+// comments); a syntax error or a second document is an *Error.
+func Document(file string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, SyntaxError(file, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, Errorf(At(file, &extra), "more than one YAML document")
+	case !errors.Is(err, io.EOF):
+		return nil, SyntaxError(file, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
 }

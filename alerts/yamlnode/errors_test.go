@@ -70,3 +70,26 @@ func TestSortErrors(t *testing.T) {
 		t.Errorf("an error without a position moved: %v", mixed)
 	}
 }
+
+func TestDocument(t *testing.T) {
+	for _, tc := range []struct {
+		src, wantErr string
+		wantRoot     bool
+	}{
+		{"a: 1\n", "", true},
+		{"", "", false},
+		{"# only a comment\n", "", false},
+		{"a: 1\n---\nb: 2\n", "f:3:1: more than one YAML document", false},
+		{"a: [\n", "f:1: invalid YAML: did not find expected node content", false},
+		{"a: 1\n---\nb: [\n", "f:3: invalid YAML: did not find expected node content", false},
+	} {
+		root, err := Document("f", []byte(tc.src))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.wantErr || (root != nil) != tc.wantRoot {
+			t.Errorf("%q: got %v, %q; want root %v, error %q", tc.src, root, got, tc.wantRoot, tc.wantErr)
+		}
+	}
+}

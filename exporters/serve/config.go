@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,21 +91,12 @@ func Load(data []byte, file, baseDir string) (*Config, error) {
 		file = "<config>"
 	}
 	cfg := &Config{ListenAddress: DefaultListenAddress, LogLevel: "info", File: file}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return cfg, nil
-		}
-		return nil, yamlnode.SyntaxError(file, err)
+	root, err := yamlnode.Document(file, data)
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, yamlnode.Errorf(yamlnode.At(file, &extra), "a single YAML document is expected")
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+	if root == nil {
+		return cfg, nil
 	}
 	d := &decoder{file: file}
 	d.Reader = yamlnode.Reader{
