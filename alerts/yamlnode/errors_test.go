@@ -79,7 +79,7 @@ func TestDocument(t *testing.T) {
 		{"a: 1\n", "", true},
 		{"", "", false},
 		{"# only a comment\n", "", false},
-		{"a: 1\n---\nb: 2\n", "f:3:1: more than one YAML document", false},
+		{"a: 1\n---\nb: 2\n", "f:2:1: more than one YAML document", false},
 		{"a: [\n", "f:1: invalid YAML: did not find expected node content", false},
 		{"a: 1\n---\nb: [\n", "f:3: invalid YAML: did not find expected node content", false},
 	} {
