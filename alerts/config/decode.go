@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,32 +17,12 @@ import (
 	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
-var (
-	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	yamlLineRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-)
-
-// Error is one problem in a config file, at a position (Line 0: the
-// whole file; Col 0: unknown column).
-type Error struct {
-	File      string
-	Line, Col int
-	Msg       string
-}
-
-func (e *Error) Error() string {
-	if e.Line == 0 {
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
-}
-
 // decoder walks yaml.Nodes, collecting every error with its position.
 type decoder struct {
 	yamlnode.Reader // reports through errorf
 	file            string
 	dir             string
-	errs            []*Error
+	errs            []error
 }
 
 func newDecoder(file, dir string) *decoder {
@@ -56,23 +35,13 @@ func newDecoder(file, dir string) *decoder {
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, yamlnode.Errorf(yamlnode.At(d.file, n), format, args...))
 }
 
 // sortedErrors returns the errors in file order.
 func (d *decoder) sortedErrors() []error {
-	sort.SliceStable(d.errs, func(i, j int) bool {
-		a, b := d.errs[i], d.errs[j]
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-	out := make([]error, len(d.errs))
-	for i, e := range d.errs {
-		out[i] = e
-	}
-	return out
+	yamlnode.SortErrors(d.errs)
+	return d.errs
 }
 
 func (d *decoder) decode(data []byte) *Config {
@@ -84,22 +53,16 @@ func (d *decoder) decode(data []byte) *Config {
 		StateDir:            filepath.Join(d.dir, DefaultStateDir),
 		OutboxDir:           filepath.Join(d.dir, DefaultOutboxDir),
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			d.errs = append(d.errs, &Error{File: d.file, Line: line, Msg: m[2]})
-		} else {
-			d.errs = append(d.errs, &Error{File: d.file, Msg: msg})
-		}
+	doc, err := yamlnode.Document(d.file, data)
+	if err != nil {
+		d.errs = append(d.errs, err)
 		return cfg
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		d.errs = append(d.errs, &Error{File: d.file, Msg: "empty config: datasource and rule_files are required"})
+	if doc == nil {
+		d.errs = append(d.errs, yamlnode.Errorf(yamlnode.Pos{File: d.file}, "empty config: datasource and rule_files are required"))
 		return cfg
 	}
-	root := yamlnode.Resolve(doc.Content[0])
+	root := yamlnode.Resolve(doc)
 	fs, ok := d.fields(root, "config", "datasource", "rule_files", "evaluation_interval", "external_labels",
 		"external_url", "state_dir", "listen", "datasource_down_after", "remote_write", "outbox_dir", "history", "notify", "query_step")
 	if !ok {
@@ -290,7 +253,7 @@ func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
 	out := map[string]string{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !labelNameRE.MatchString(k.Value) {
+		if !model.LegacyValidation.IsValidLabelName(k.Value) {
 			d.errorf(k, "%s: bad label name %q", what, k.Value)
 			continue
 		}

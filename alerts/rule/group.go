@@ -96,7 +96,7 @@ func NewGroup(file string, g rulefmt.Group, opts GroupOptions) (*Group, error) {
 	for _, r := range g.Rules {
 		labels := maps.Clone(extra)
 		maps.Copy(labels, r.Labels)
-		where := fmt.Sprintf("%s:%d:%d", r.Pos.File, r.Pos.Line, r.Pos.Col)
+		where := r.Pos.String()
 		if r.Pos.File == "" {
 			where = file
 		}

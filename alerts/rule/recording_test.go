@@ -10,6 +10,7 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 func TestRecording(t *testing.T) {
@@ -107,7 +108,7 @@ func TestGroupEvalContinuesAfterError(t *testing.T) {
 func TestNewGroupTemplateErrors(t *testing.T) {
 	parse := func(name, text string) (Template, error) { return nil, errors.New("bad template") }
 	_, err := NewGroup("f", rulefmt.Group{Name: "g", Rules: []rulefmt.Rule{
-		{Pos: rulefmt.Pos{File: "f", Line: 3, Col: 5}, Alert: "A", Expr: "1", Annotations: map[string]string{"s": "{{ .x }"}},
+		{Pos: yamlnode.Pos{File: "f", Line: 3, Col: 5}, Alert: "A", Expr: "1", Annotations: map[string]string{"s": "{{ .x }"}},
 	}}, GroupOptions{ParseTemplate: parse})
 	if err == nil || !strings.Contains(err.Error(), "f:3:5") || !strings.Contains(err.Error(), "bad template") {
 		t.Fatalf("got %v", err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metricsql"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // rateFuncs need at least two samples in their window.
@@ -23,9 +25,9 @@ const ReservedGroup = "hlalert"
 // that produce the same label set); warns are questionable but may be
 // intended. defaultInterval stands for groups without their own interval
 // (vmalert's -evaluationInterval, 1m by default).
-func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
-	warn := func(p Pos, format string, args ...any) {
-		warns = append(warns, &Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+func Lint(f *File, defaultInterval time.Duration) (errs, warns []*yamlnode.Error) {
+	warn := func(p yamlnode.Pos, format string, args ...any) {
+		warns = append(warns, &yamlnode.Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
 	}
 	for _, g := range f.Groups {
 		interval := g.Interval
@@ -36,10 +38,10 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 			warn(g.Pos, "group %q has no rules", g.Name)
 		}
 		if g.Name == ReservedGroup {
-			errs = append(errs, &Error{Pos: g.Pos, Msg: fmt.Sprintf("the group name %q is reserved for hlalert run's built-in alerts: hlalert run refuses this file; rename the group", g.Name)})
+			errs = append(errs, &yamlnode.Error{Pos: g.Pos, Msg: fmt.Sprintf("the group name %q is reserved for hlalert run's built-in alerts: hlalert run refuses this file; rename the group", g.Name)})
 		}
 		type seenAlert struct {
-			pos    Pos
+			pos    yamlnode.Pos
 			labels map[string]string
 		}
 		alerts := map[string][]seenAlert{}
@@ -57,7 +59,7 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 			what := r.What()
 			for _, prev := range alerts[r.Alert] {
 				if maps.Equal(prev.labels, r.Labels) {
-					errs = append(errs, &Error{Pos: r.Pos, Msg: fmt.Sprintf("%s: an alert of the same name and labels is defined at %d:%d; their alerts cannot be told apart", what, prev.pos.Line, prev.pos.Col)})
+					errs = append(errs, &yamlnode.Error{Pos: r.Pos, Msg: fmt.Sprintf("%s: an alert of the same name and labels is defined at %d:%d; their alerts cannot be told apart", what, prev.pos.Line, prev.pos.Col)})
 				} else {
 					warn(r.Pos, "%s: also defined at %d:%d (with other labels)", what, prev.pos.Line, prev.pos.Col)
 				}
@@ -93,12 +95,12 @@ func Lint(f *File, defaultInterval time.Duration) (errs, warns []*Error) {
 
 // lintWindows warns about rate-like functions over a window shorter than
 // two evaluation intervals, where a missed sample empties the result.
-func lintWindows(r Rule, interval time.Duration) []*Error {
+func lintWindows(r Rule, interval time.Duration) []*yamlnode.Error {
 	e, err := metricsql.Parse(r.Expr)
 	if err != nil {
 		return nil // reported by Load
 	}
-	var out []*Error
+	var out []*yamlnode.Error
 	from := 0
 	metricsql.VisitAll(e, func(x metricsql.Expr) {
 		fe, ok := x.(*metricsql.FuncExpr)
@@ -119,7 +121,7 @@ func lintWindows(r Rule, interval time.Duration) []*Error {
 			pos = r.ExprOffsetPos(from + i + 1)
 			from += i + 1
 		}
-		out = append(out, &Error{Pos: pos, Msg: fmt.Sprintf("%s: %s() over [%s] is shorter than two evaluation intervals (%s): one missed sample leaves it empty", r.What(), fe.Name, ws, 2*interval)})
+		out = append(out, &yamlnode.Error{Pos: pos, Msg: fmt.Sprintf("%s: %s() over [%s] is shorter than two evaluation intervals (%s): one missed sample leaves it empty", r.What(), fe.Name, ws, 2*interval)})
 	})
 	return out
 }

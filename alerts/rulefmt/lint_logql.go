@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hlalert/hlalert/alerts/lqlengine"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // lintLogQL reports the usual mistakes of a LogQL rule: an expression that
@@ -14,24 +15,24 @@ import (
 // without __error__ handling, a label filter on a label the pipeline
 // cannot have at that point, and a regular expression line filter where a
 // substring filter would do.
-func lintLogQL(r Rule) (errs, warns []*Error) {
+func lintLogQL(r Rule) (errs, warns []*yamlnode.Error) {
 	e, err := lqlengine.Parse(r.Expr)
 	if err != nil {
 		return nil, nil // reported by Load
 	}
 	what := r.What()
 	if lqlengine.IsLogQuery(e) {
-		errs = append(errs, &Error{Pos: r.ExprPos, Msg: fmt.Sprintf("%s: the expression is a log query, which returns lines, not samples: wrap it in a range aggregation such as sum(count_over_time(...[5m]))", what)})
+		errs = append(errs, &yamlnode.Error{Pos: r.ExprPos, Msg: fmt.Sprintf("%s: the expression is a log query, which returns lines, not samples: wrap it in a range aggregation such as sum(count_over_time(...[5m]))", what)})
 		return errs, nil
 	}
-	at := func(needle string) Pos {
+	at := func(needle string) yamlnode.Pos {
 		if i := strings.Index(r.Expr, needle); i >= 0 {
 			return r.ExprOffsetPos(i)
 		}
 		return r.ExprPos
 	}
-	warn := func(p Pos, format string, args ...any) {
-		warns = append(warns, &Error{Pos: p, Msg: what + ": " + fmt.Sprintf(format, args...)})
+	warn := func(p yamlnode.Pos, format string, args ...any) {
+		warns = append(warns, &yamlnode.Error{Pos: p, Msg: what + ": " + fmt.Sprintf(format, args...)})
 	}
 	lqlengine.Walk(e, func(x lqlengine.Expr) {
 		ra, ok := x.(*lqlengine.RangeAggr)

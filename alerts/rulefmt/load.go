@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/metricsql"
+	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/lqlengine"
@@ -39,11 +40,7 @@ var (
 		"debug", "update_entries_limit"}
 )
 
-var (
-	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	labelNameRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-)
+var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // LoadFile reads and loads one rule file (MetricsQL unless a group says
 // otherwise).
@@ -54,7 +51,7 @@ func LoadFile(path string) (*File, []error) {
 func loadFile(path, defaultType string) (*File, []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []error{&Error{Pos: Pos{File: path}, Msg: fmt.Sprintf("read rule file: %v", err)}}
+		return nil, []error{&yamlnode.Error{Pos: yamlnode.Pos{File: path}, Msg: fmt.Sprintf("read rule file: %v", err)}}
 	}
 	return load(path, data, defaultType)
 }
@@ -74,11 +71,11 @@ func LoadGlobsTyped(patterns []string, defaultType string) ([]*File, []error) {
 	for _, p := range patterns {
 		m, err := filepath.Glob(p)
 		if err != nil {
-			errs = append(errs, &Error{Pos: Pos{File: p}, Msg: fmt.Sprintf("bad rule file pattern: %v", err)})
+			errs = append(errs, &yamlnode.Error{Pos: yamlnode.Pos{File: p}, Msg: fmt.Sprintf("bad rule file pattern: %v", err)})
 			continue
 		}
 		if len(m) == 0 {
-			errs = append(errs, &Error{Pos: Pos{File: p}, Msg: "no rule file matches this pattern"})
+			errs = append(errs, &yamlnode.Error{Pos: yamlnode.Pos{File: p}, Msg: "no rule file matches this pattern"})
 			continue
 		}
 		paths = append(paths, m...)
@@ -102,7 +99,7 @@ func LoadGlobsTyped(patterns []string, defaultType string) ([]*File, []error) {
 // the same alertgroup label, and vmalert-tool cannot order them.)
 func CheckGroupNames(files []*File) []error {
 	var errs []error
-	first := map[string]Pos{}
+	first := map[string]yamlnode.Pos{}
 	for _, f := range files {
 		seenHere := map[string]bool{}
 		for _, g := range f.Groups {
@@ -111,7 +108,7 @@ func CheckGroupNames(files []*File) []error {
 			}
 			seenHere[g.Name] = true
 			if p, ok := first[g.Name]; ok {
-				errs = append(errs, &Error{Pos: g.Pos, Msg: fmt.Sprintf("group %q is already defined in %s", g.Name, p)})
+				errs = append(errs, &yamlnode.Error{Pos: g.Pos, Msg: fmt.Sprintf("group %q is already defined in %s", g.Name, p)})
 				continue
 			}
 			first[g.Name] = g.Pos
@@ -144,7 +141,7 @@ func load(path string, data []byte, defaultType string) (*File, []error) {
 	}
 	f := &File{Path: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	groupAt := map[string]Pos{}
+	groupAt := map[string]yamlnode.Pos{}
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -157,33 +154,10 @@ func load(path string, data []byte, defaultType string) (*File, []error) {
 		}
 		l.document(&doc, f, groupAt)
 	}
-	sortByPos(l.errs)
-	slices.SortStableFunc(l.warns, func(a, b *Error) int { return comparePos(a.Pos, b.Pos) })
+	yamlnode.SortErrors(l.errs)
+	yamlnode.SortErrors(l.warns)
 	f.Warnings = l.warns
 	return f, l.errs
-}
-
-func comparePos(a, b Pos) int {
-	if a.File != b.File {
-		return strings.Compare(a.File, b.File)
-	}
-	if a.Line != b.Line {
-		return a.Line - b.Line
-	}
-	return a.Col - b.Col
-}
-
-// sortByPos orders *Error values by file position, keeping the order of
-// equal positions.
-func sortByPos(errs []error) {
-	slices.SortStableFunc(errs, func(a, b error) int {
-		ea, oka := a.(*Error)
-		eb, okb := b.(*Error)
-		if !oka || !okb {
-			return 0
-		}
-		return comparePos(ea.Pos, eb.Pos)
-	})
 }
 
 type loader struct {
@@ -191,14 +165,14 @@ type loader struct {
 	path            string
 	lines           []string
 	errs            []error
-	warns           []*Error
+	warns           []*yamlnode.Error
 	defaultType     string // of a group without a type key
 }
 
-func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.path, Line: n.Line, Col: n.Column} }
+func (l *loader) pos(n *yaml.Node) yamlnode.Pos { return yamlnode.At(l.path, n) }
 
-func (l *loader) errAt(p Pos, format string, args ...any) {
-	l.errs = append(l.errs, &Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+func (l *loader) errAt(p yamlnode.Pos, format string, args ...any) {
+	l.errs = append(l.errs, &yamlnode.Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
@@ -206,18 +180,10 @@ func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 func (l *loader) warnf(n *yaml.Node, format string, args ...any) {
-	l.warns = append(l.warns, &Error{Pos: l.pos(n), Msg: fmt.Sprintf(format, args...)})
+	l.warns = append(l.warns, &yamlnode.Error{Pos: l.pos(n), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *loader) yamlError(err error) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		l.errAt(Pos{File: l.path, Line: line}, "invalid YAML: %s", m[2])
-		return
-	}
-	l.errAt(Pos{File: l.path}, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-}
+func (l *loader) yamlError(err error) { l.errs = append(l.errs, yamlnode.SyntaxError(l.path, err)) }
 
 // fields returns the pairs of a mapping, reporting a non-mapping, a
 // duplicate key and a key not in allowed. YAML merge keys (<<) are
@@ -313,7 +279,7 @@ func (l *loader) labels(n *yaml.Node, what string) (map[string]string, []strEntr
 	m := make(map[string]string, len(es))
 	var ok []strEntry
 	for _, e := range es {
-		if !labelNameRE.MatchString(e.name) {
+		if !model.LegacyValidation.IsValidLabelName(e.name) {
 			l.errorf(e.key, "%s: invalid label name %q", what, e.name)
 			continue
 		}
@@ -323,7 +289,7 @@ func (l *loader) labels(n *yaml.Node, what string) (map[string]string, []strEntr
 	return m, ok
 }
 
-func (l *loader) document(doc *yaml.Node, f *File, groupAt map[string]Pos) {
+func (l *loader) document(doc *yaml.Node, f *File, groupAt map[string]yamlnode.Pos) {
 	if len(doc.Content) == 0 {
 		return
 	}
@@ -440,7 +406,7 @@ func (l *loader) group(n *yaml.Node) (Group, bool) {
 		g.Debug, _ = l.Bool(f.Value, what("debug"))
 	}
 	if f, ok := fs["rules"]; ok {
-		ids := map[string]Pos{}
+		ids := map[string]yamlnode.Pos{}
 		for _, rn := range l.List(f.Value, what("rules")) {
 			r, ok := l.rule(rn, g)
 			if !ok {
@@ -615,7 +581,7 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 	if f, ok := fs["labels"]; ok {
 		var es []strEntry
 		r.Labels, es = l.labels(f.Value, what("labels"))
-		r.LabelPos = map[string]Pos{}
+		r.LabelPos = map[string]yamlnode.Pos{}
 		for _, e := range es {
 			r.LabelPos[e.name] = l.pos(e.val)
 			if e.name == "__name__" {
@@ -633,10 +599,10 @@ func (l *loader) rule(n *yaml.Node, g Group) (Rule, bool) {
 		r.AnnotationsPos = l.pos(yamlnode.Resolve(f.Value))
 		es := l.strMap(f.Value, what("annotations"))
 		r.Annotations = make(map[string]string, len(es))
-		r.AnnotationPos = make(map[string]Pos, len(es))
+		r.AnnotationPos = make(map[string]yamlnode.Pos, len(es))
 		for _, e := range es {
 			r.AnnotationPos[e.name] = l.pos(e.val)
-			if !labelNameRE.MatchString(e.name) {
+			if !model.LegacyValidation.IsValidLabelName(e.name) {
 				l.warnf(e.key, "%s: annotation name %q is not a valid Prometheus label name; Alertmanager rejects it", kind, e.name)
 			}
 			r.Annotations[e.name] = e.value
@@ -736,7 +702,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // file. It walks the value and the source together; whitespace runs (line
 // folding, block indentation) match any whitespace run. It returns nil when
 // the value is not a plain copy of the source (escapes in quoted scalars).
-func (l *loader) scalarOffsets(n *yaml.Node) []Pos {
+func (l *loader) scalarOffsets(n *yaml.Node) []yamlnode.Pos {
 	if n.Kind != yaml.ScalarNode || n.Line < 1 || n.Line > len(l.lines) {
 		return nil
 	}
@@ -749,7 +715,7 @@ func (l *loader) scalarOffsets(n *yaml.Node) []Pos {
 		line, col = line+1, 0
 	}
 	v := n.Value
-	out := make([]Pos, len(v))
+	out := make([]yamlnode.Pos, len(v))
 	at := func() (byte, bool) {
 		if line >= len(l.lines) {
 			return 0, false
@@ -770,7 +736,7 @@ func (l *loader) scalarOffsets(n *yaml.Node) []Pos {
 		c := v[i]
 		if isSpace(c) {
 			if line < len(l.lines) {
-				out[i] = Pos{File: l.path, Line: line + 1, Col: utf8.RuneCountInString(l.lines[line][:min(col, len(l.lines[line]))]) + 1}
+				out[i] = yamlnode.Pos{File: l.path, Line: line + 1, Col: utf8.RuneCountInString(l.lines[line][:min(col, len(l.lines[line]))]) + 1}
 			}
 			continue
 		}
@@ -790,7 +756,7 @@ func (l *loader) scalarOffsets(n *yaml.Node) []Pos {
 		if s != c {
 			return nil
 		}
-		out[i] = Pos{File: l.path, Line: line + 1, Col: utf8.RuneCountInString(l.lines[line][:col]) + 1}
+		out[i] = yamlnode.Pos{File: l.path, Line: line + 1, Col: utf8.RuneCountInString(l.lines[line][:col]) + 1}
 		advance()
 	}
 	return out

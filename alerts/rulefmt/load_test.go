@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -31,7 +33,7 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func render(errs []error, warns []*Error) []byte {
+func render(errs []error, warns []*yamlnode.Error) []byte {
 	var b strings.Builder
 	for _, e := range errs {
 		b.WriteString("error: " + e.Error() + "\n")
@@ -74,11 +76,11 @@ func TestLoadBad(t *testing.T) {
 				t.Fatal("no errors")
 			}
 			for _, e := range errs {
-				if _, ok := e.(*Error); !ok {
-					t.Errorf("error %v is a %T, want *Error", e, e)
+				if _, ok := e.(*yamlnode.Error); !ok {
+					t.Errorf("error %v is a %T, want *yamlnode.Error", e, e)
 				}
 			}
-			var warns []*Error
+			var warns []*yamlnode.Error
 			if f != nil {
 				warns = f.Warnings
 			}
@@ -91,13 +93,13 @@ func TestExprOffsetPos(t *testing.T) {
 	tests := []struct {
 		name, src string
 		at        string // the offset is where this first occurs in the expr
-		want      Pos
+		want      yamlnode.Pos
 	}{
-		{"plain", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(x) + bad(\n", "bad", Pos{"f", 5, 20}},
-		{"literal", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: |\n      sum(\n        x\n      )\n", "x", Pos{"f", 7, 9}},
-		{"folded", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: >\n      sum(\n        x)\n", "x", Pos{"f", 7, 9}},
-		{"double quoted escapes fall back", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"x{a=\\\"b\\\"}\"\n", "}", Pos{"f", 5, 11}},
-		{"double quoted before escape", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"sum(x)\"\n", "x", Pos{"f", 5, 16}},
+		{"plain", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(x) + bad(\n", "bad", yamlnode.Pos{File: "f", Line: 5, Col: 20}},
+		{"literal", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: |\n      sum(\n        x\n      )\n", "x", yamlnode.Pos{File: "f", Line: 7, Col: 9}},
+		{"folded", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: >\n      sum(\n        x)\n", "x", yamlnode.Pos{File: "f", Line: 7, Col: 9}},
+		{"double quoted escapes fall back", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"x{a=\\\"b\\\"}\"\n", "}", yamlnode.Pos{File: "f", Line: 5, Col: 11}},
+		{"double quoted before escape", "groups:\n- name: g\n  rules:\n  - record: r\n    expr: \"sum(x)\"\n", "x", yamlnode.Pos{File: "f", Line: 5, Col: 16}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,7 +160,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("nil file")
 		}
 		for _, e := range errs {
-			if _, ok := e.(*Error); !ok {
+			if _, ok := e.(*yamlnode.Error); !ok {
 				t.Fatalf("error %v is a %T", e, e)
 			}
 		}

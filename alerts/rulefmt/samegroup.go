@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/VictoriaMetrics/metricsql"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // SameGroupRead is a rule that reads a series an earlier recording rule
@@ -14,7 +16,7 @@ import (
 type SameGroupRead struct {
 	Reader   Rule
 	Recorder Rule
-	Pos      Pos // where the reader's expression names the series
+	Pos      yamlnode.Pos // where the reader's expression names the series
 }
 
 // Message explains the read and its fix.
@@ -80,11 +82,11 @@ func ReadNames(expr string) []string {
 }
 
 // lintSameGroup warns on each same-group read of f.
-func lintSameGroup(f *File) []*Error {
-	var out []*Error
+func lintSameGroup(f *File) []*yamlnode.Error {
+	var out []*yamlnode.Error
 	for _, g := range f.Groups {
 		for _, s := range SameGroupReads(g) {
-			out = append(out, &Error{Pos: s.Pos, Msg: s.Message()})
+			out = append(out, &yamlnode.Error{Pos: s.Pos, Msg: s.Message()})
 		}
 	}
 	return out

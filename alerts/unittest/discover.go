@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/mqlengine"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Discover turns paths into test files: a file is taken as is; a folder is
@@ -104,7 +105,7 @@ func Check(path string) []error {
 	switch {
 	case len(f.RuleFiles) == 0 && f.Format == Promtool: // promtool runs it
 	case len(f.RuleFiles) == 0:
-		errs = append(errs, &Error{f.RuleFilesPos, "rule_files: no rule file given"})
+		errs = append(errs, &yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: no rule file given"})
 	default:
 		_, rerrs := loadRules(f, Options{})
 		errs = append(errs, ruleFileErrors(f, rerrs)...)
@@ -119,7 +120,7 @@ func CheckTests(f *File) []error {
 	for _, t := range f.Tests {
 		for _, et := range t.ExprTests {
 			if err := mqlengine.Check(et.Expr); err != nil {
-				errs = append(errs, &Error{et.Pos, fmt.Sprintf("expr: %v", err)})
+				errs = append(errs, &yamlnode.Error{Pos: et.Pos, Msg: fmt.Sprintf("expr: %v", err)})
 			}
 		}
 		errs = append(errs, checkLogTests(t)...)

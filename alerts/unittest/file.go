@@ -5,7 +5,6 @@
 package unittest
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -19,7 +18,6 @@ import (
 	"github.com/VictoriaMetrics/metricsql"
 	"gopkg.in/yaml.v3"
 
-	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
@@ -44,24 +42,13 @@ func (f Format) String() string {
 	return "vmalert-tool"
 }
 
-// Pos is a position in a test file, 1-based.
-type Pos = rulefmt.Pos
-
-// Error is a problem at a position of a test file.
-type Error struct {
-	Pos Pos
-	Msg string
-}
-
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
-
 // File is a decoded test file.
 type File struct {
 	Path               string
 	Format             Format
-	RuleFiles          []string // as written
-	RuleFilesPos       Pos      // of the rule_files key
-	RuleFilePos        []Pos    // of each entry of RuleFiles
+	RuleFiles          []string       // as written
+	RuleFilesPos       yamlnode.Pos   // of the rule_files key
+	RuleFilePos        []yamlnode.Pos // of each entry of RuleFiles
 	EvaluationInterval time.Duration
 	GroupEvalOrder     []string
 	FuzzyCompare       bool
@@ -70,7 +57,7 @@ type File struct {
 
 // Test is one entry of tests:.
 type Test struct {
-	Pos            Pos
+	Pos            yamlnode.Pos
 	Index          int // 1-based
 	Name           string
 	Interval       time.Duration // 0: the file's evaluation_interval
@@ -94,14 +81,14 @@ func (t Test) DisplayName() string {
 
 // InputSeries is one input series and its values, one per interval.
 type InputSeries struct {
-	Pos    Pos
+	Pos    yamlnode.Pos
 	Labels series.Labels
 	Values []ValueRun
 }
 
 // AlertTest is one alert_rule_test entry.
 type AlertTest struct {
-	Pos       Pos
+	Pos       yamlnode.Pos
 	EvalTime  time.Duration
 	GroupName string
 	Alertname string
@@ -116,7 +103,7 @@ type ExpAlert struct {
 
 // ExprTest is a metricsql_expr_test (or promql_expr_test) entry.
 type ExprTest struct {
-	Pos        Pos
+	Pos        yamlnode.Pos
 	Expr       string
 	EvalTime   time.Duration
 	ExpSamples []ExpSample
@@ -124,7 +111,7 @@ type ExprTest struct {
 
 // ExpSample is one expected sample.
 type ExpSample struct {
-	Pos    Pos
+	Pos    yamlnode.Pos
 	Labels series.Labels
 	Value  float64
 }
@@ -140,10 +127,10 @@ type decoder struct {
 	lines []string
 }
 
-func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.path, Line: n.Line, Col: n.Column} }
+func (d *decoder) pos(n *yaml.Node) yamlnode.Pos { return yamlnode.At(d.path, n) }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, &Error{d.pos(n), fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, &yamlnode.Error{Pos: d.pos(n), Msg: fmt.Sprintf(format, args...)})
 }
 
 // fields checks that n is a mapping with only the allowed keys (each at
@@ -299,19 +286,13 @@ var (
 // written).
 func Decode(path string, data []byte) (*File, []error) {
 	d := &decoder{path: path, lines: strings.Split(string(data), "\n")}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, []error{fmt.Errorf("%s: parse YAML: %w", path, err)}
+	root, err := yamlnode.Document(path, data)
+	if err != nil {
+		return nil, []error{err}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, []error{&Error{Pos{File: path, Line: extra.Line, Col: extra.Column}, "more than one YAML document"}}
+	if root == nil {
+		return nil, []error{&yamlnode.Error{Pos: yamlnode.Pos{File: path, Line: 1, Col: 1}, Msg: "empty test file"}}
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, []error{&Error{Pos{File: path, Line: 1, Col: 1}, "empty test file"}}
-	}
-	root := doc.Content[0]
 	f := &File{Path: path}
 	top := d.fields(root, "test file", "rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare")
 	if len(d.errs) > 0 {
@@ -399,7 +380,7 @@ func (d *decoder) detect(top map[string]*yaml.Node) Format {
 		}
 	}
 	if vm && (prom || extURL) {
-		d.errs = append(d.errs, &Error{d.pos(top["tests"]), "the file mixes vmalert-tool keys (metricsql_expr_test, groupname) and promtool keys (promql_expr_test, start_timestamp, external_url, fuzzy_compare)"})
+		d.errs = append(d.errs, &yamlnode.Error{Pos: d.pos(top["tests"]), Msg: "the file mixes vmalert-tool keys (metricsql_expr_test, groupname) and promtool keys (promql_expr_test, start_timestamp, external_url, fuzzy_compare)"})
 		return VMAlertTool
 	}
 	if logs && !metrics && !vm && !prom {
@@ -520,7 +501,7 @@ func (d *decoder) inputSeries(n *yaml.Node, format Format) InputSeries {
 	vals, err := ParseRuns(text, format)
 	if err != nil {
 		if ve, ok := err.(*ValueError); ok {
-			d.errs = append(d.errs, &Error{d.valuePos(vn, ve.Offset), "values: " + ve.Msg})
+			d.errs = append(d.errs, &yamlnode.Error{Pos: d.valuePos(vn, ve.Offset), Msg: "values: " + ve.Msg})
 		} else {
 			d.errorf(vn, "values: %v", err)
 		}
@@ -531,7 +512,7 @@ func (d *decoder) inputSeries(n *yaml.Node, format Format) InputSeries {
 
 // valuePos maps an offset inside a scalar to a file position when the
 // scalar is on one line (plain or quoted); else it is the scalar's start.
-func (d *decoder) valuePos(n *yaml.Node, off int) Pos {
+func (d *decoder) valuePos(n *yaml.Node, off int) yamlnode.Pos {
 	p := d.pos(n)
 	switch n.Style {
 	case 0, yaml.FlowStyle:

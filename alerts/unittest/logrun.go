@@ -14,6 +14,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // LogEngine answers LogQL instant queries over one test's log streams
@@ -65,7 +66,7 @@ func writeStreams(st *logstream.Store, in []InputStream, start time.Time) error 
 	for _, s := range in {
 		for _, e := range s.Entries {
 			if err := st.Append(s.Labels, logstream.Entry{T: start.Add(e.At), Line: e.Line}); err != nil {
-				return &Error{e.Pos, fmt.Sprintf("input stream %s: %v", s.Labels, err)}
+				return &yamlnode.Error{Pos: e.Pos, Msg: fmt.Sprintf("input stream %s: %v", s.Labels, err)}
 			}
 		}
 	}
@@ -181,7 +182,7 @@ func checkLogTests(t Test) []error {
 	var errs []error
 	for _, lt := range t.LogExprTests {
 		if err := lqlengine.Check(lt.Expr); err != nil {
-			errs = append(errs, &Error{lt.ExprOffsetPos(rulefmt.LogQLErrOffset(lt.Expr, err)), fmt.Sprintf("expr: %v", err)})
+			errs = append(errs, &yamlnode.Error{Pos: lt.ExprOffsetPos(rulefmt.LogQLErrOffset(lt.Expr, err)), Msg: fmt.Sprintf("expr: %v", err)})
 		}
 	}
 	return errs

@@ -19,6 +19,7 @@ import (
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // VMStart is where vmalert-tool puts the first input point.
@@ -100,7 +101,7 @@ func (r FileResult) Failed() bool {
 // TestResult is the outcome of one test.
 type TestResult struct {
 	Name     string
-	Pos      Pos
+	Pos      yamlnode.Pos
 	Skipped  bool // not selected by Options.Run
 	Failures []Failure
 	Duration time.Duration
@@ -110,9 +111,9 @@ type TestResult struct {
 
 // Failure is one failed check (or an evaluation error).
 type Failure struct {
-	Pos  Pos    // the check's entry in the test file
-	What string // e.g. alert_rule_test groupname=g alertname=A eval_time=5m
-	Diff string // readable expected-vs-got lines
+	Pos  yamlnode.Pos // the check's entry in the test file
+	What string       // e.g. alert_rule_test groupname=g alertname=A eval_time=5m
+	Diff string       // readable expected-vs-got lines
 }
 
 func (f Failure) String() string {
@@ -192,7 +193,7 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 		if f.Format == Promtool { // promtool runs a file of promql_expr_test only
 			return f, nil, nil
 		}
-		return f, nil, []error{&Error{f.RuleFilesPos, "rule_files: no rule file given"}}
+		return f, nil, []error{&yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: no rule file given"}}
 	}
 	rules, rerrs := loadRules(f, opts)
 	if len(rerrs) > 0 {
@@ -203,7 +204,7 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 		n += len(rf.Groups)
 	}
 	if n == 0 && f.Format != Promtool { // promtool runs a file with no group
-		errs = append(errs, &Error{f.RuleFilesPos, fmt.Sprintf("found no rule group in %v", f.RuleFiles)})
+		errs = append(errs, &yamlnode.Error{Pos: f.RuleFilesPos, Msg: fmt.Sprintf("found no rule group in %v", f.RuleFiles)})
 	}
 	return f, rules, errs
 }
@@ -212,11 +213,11 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 func ruleFileErrors(f *File, errs []error) []error {
 	out := make([]error, len(errs))
 	for i, e := range errs {
-		var re *rulefmt.Error
+		var re *yamlnode.Error
 		if errors.As(e, &re) && re.Pos.Line > 0 {
 			out[i] = fmt.Errorf("%s: rule_files: %w", f.RuleFilesPos, e)
 		} else {
-			out[i] = &Error{f.RuleFilesPos, "rule_files: " + e.Error()}
+			out[i] = &yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: " + e.Error()}
 		}
 	}
 	return out
@@ -278,7 +279,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 	}
 	lst := logstream.NewStore()
 	if err := writeStreams(lst, t.InputStreams, start); err != nil {
-		var e *Error
+		var e *yamlnode.Error
 		if errors.As(err, &e) {
 			return []Failure{{Pos: e.Pos, What: e.Msg}}
 		}
@@ -576,7 +577,7 @@ func checkExpr(ctx context.Context, eng Engine, et ExprTest, start time.Time, eq
 
 // compareSamples matches expected samples with the samples got, in any
 // order, values compared with eq.
-func compareSamples(what string, pos Pos, res series.Vector, exp []ExpSample, eq func(a, b float64) bool) []Failure {
+func compareSamples(what string, pos yamlnode.Pos, res series.Vector, exp []ExpSample, eq func(a, b float64) bool) []Failure {
 	got := make([]sampleEntry, 0, len(res))
 	for _, p := range res {
 		got = append(got, sampleEntry{p.Labels, p.V})

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Log input and LogQL checks: the format proposed for `lokitool rules test`
@@ -36,14 +37,14 @@ const defaultEvery = time.Second
 // InputStream is one input log stream and its entries, relative to the
 // test's start.
 type InputStream struct {
-	Pos     Pos
+	Pos     yamlnode.Pos
 	Labels  series.Labels
 	Entries []StreamEntry
 }
 
 // StreamEntry is one log line at an offset from the test's start.
 type StreamEntry struct {
-	Pos  Pos // of the item that made it
+	Pos  yamlnode.Pos // of the item that made it
 	At   time.Duration
 	Line string
 }
@@ -53,7 +54,7 @@ type StreamEntry struct {
 type LogExprTest struct {
 	ExprTest
 	// exprPos maps a byte offset of Expr to its place in the file.
-	exprPos func(off int) Pos
+	exprPos func(off int) yamlnode.Pos
 	ExpLogs []ExpLog
 	// WantLogs is set when exp_logs is given: the query must return log
 	// lines (an empty exp_logs expects none).
@@ -62,7 +63,7 @@ type LogExprTest struct {
 
 // ExprOffsetPos is the file position of a byte offset of the expression
 // (the entry's position when unknown).
-func (lt LogExprTest) ExprOffsetPos(off int) Pos {
+func (lt LogExprTest) ExprOffsetPos(off int) yamlnode.Pos {
 	if lt.exprPos == nil {
 		return lt.Pos
 	}
@@ -71,7 +72,7 @@ func (lt LogExprTest) ExprOffsetPos(off int) Pos {
 
 // ExpLog is one expected log line of a log query.
 type ExpLog struct {
-	Pos    Pos
+	Pos    yamlnode.Pos
 	Labels series.Labels
 	Line   string
 	// Time is the entry's time when timestamp is given.
@@ -228,7 +229,7 @@ func (d *decoder) count(n *yaml.Node, what string, budget *int) int {
 // is on one line.
 func (d *decoder) labelsError(n *yaml.Node, what string, err error) {
 	if le, ok := err.(*LabelsError); ok {
-		d.errs = append(d.errs, &Error{d.valuePos(n, le.Offset), what + ": " + le.Msg})
+		d.errs = append(d.errs, &yamlnode.Error{Pos: d.valuePos(n, le.Offset), Msg: what + ": " + le.Msg})
 		return
 	}
 	d.errorf(n, "%s: %v", what, err)
@@ -242,7 +243,7 @@ func (d *decoder) logExprTest(n *yaml.Node) LogExprTest {
 	lt.Expr = d.str(fs["expr"], "expr")
 	if en := fs["expr"]; en != nil {
 		en = resolve(en)
-		lt.exprPos = func(off int) Pos { return d.valuePos(en, off) }
+		lt.exprPos = func(off int) yamlnode.Pos { return d.valuePos(en, off) }
 	}
 	if lt.Expr == "" {
 		d.errorf(n, "%s[]: missing required field \"expr\"", key)

@@ -1,9 +1,9 @@
 // Package yamlnode holds the mechanics shared by the strict decoders that
-// walk gopkg.in/yaml.v3 nodes (rule files, the run config, test files):
-// alias resolution, naming a node's kind, typed scalar readers and a
-// mapping walker that checks keys. It reports problems at nodes; each
-// decoder turns them into its own positioned error type and keeps its own
-// wording where it differs.
+// walk gopkg.in/yaml.v3 nodes (rule files, test files, the run config, the
+// exporter config): alias resolution, naming a node's kind, typed scalar
+// readers, a mapping walker that checks keys, and the one positioned error
+// all of them return (Error at a Pos, "file:line:col: message"). Readers
+// report problems at nodes; each decoder words them and makes them Errors.
 package yamlnode
 
 import (

@@ -22,11 +22,12 @@ import (
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/unittest"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // diag is one line of check's output.
 type diag struct {
-	pos      rulefmt.Pos
+	pos      yamlnode.Pos
 	severity string // "error" or "warning"
 	msg      string
 }
@@ -186,22 +187,17 @@ type checker struct {
 	ruleFiles    []*rulefmt.File
 }
 
-func (c *checker) add(p rulefmt.Pos, sev, format string, args ...any) {
+func (c *checker) add(p yamlnode.Pos, sev, format string, args ...any) {
 	c.diags = append(c.diags, diag{pos: p, severity: sev, msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *checker) addErr(err error) {
-	var re *rulefmt.Error
-	if errors.As(err, &re) {
-		c.add(re.Pos, sevError, "%s", re.Msg)
+	var pe *yamlnode.Error
+	if errors.As(err, &pe) {
+		c.add(pe.Pos, sevError, "%s", pe.Msg)
 		return
 	}
-	var te *unittest.Error
-	if errors.As(err, &te) {
-		c.add(te.Pos, sevError, "%s", te.Msg)
-		return
-	}
-	c.add(rulefmt.Pos{}, sevError, "%v", err)
+	c.add(yamlnode.Pos{}, sevError, "%v", err)
 }
 
 // checkPath checks one file; the error is for a file that cannot be read.
@@ -259,7 +255,7 @@ func (c *checker) checkRuleFileTyped(path string, data []byte, defaultType strin
 		c.add(w.Pos, sevWarning, "%s", w.Msg)
 	}
 	if len(errs) == 0 && len(f.Groups) == 0 {
-		c.add(rulefmt.Pos{File: path, Line: 1, Col: 1}, sevWarning, "no rule groups in this file")
+		c.add(yamlnode.Pos{File: path, Line: 1, Col: 1}, sevWarning, "no rule groups in this file")
 	}
 	c.ruleFiles = append(c.ruleFiles, f)
 	lerrs, lwarns := rulefmt.Lint(f, c.evalInterval)
@@ -398,9 +394,9 @@ func unjoin(err error) []error {
 
 // configDiag formats a config error as "file:line:col: error: msg".
 func configDiag(err error) string {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		return fmt.Sprintf("%s: %s: %s", rulefmt.Pos{File: ce.File, Line: ce.Line, Col: ce.Col}, sevError, ce.Msg)
+	var pe *yamlnode.Error
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s: %s: %s", pe.Pos, sevError, pe.Msg)
 	}
 	return fmt.Sprintf("%s: %v", sevError, err)
 }

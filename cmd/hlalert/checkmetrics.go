@@ -7,6 +7,7 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/knownmetrics"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // checkMetricNames warns on MetricsQL rules that read a metric that is
@@ -17,7 +18,7 @@ import (
 func (c *checker) checkMetricNames() {
 	cat, err := knownmetrics.New()
 	if err != nil {
-		c.add(rulefmt.Pos{}, sevError, "known metrics: %v", err)
+		c.add(yamlnode.Pos{}, sevError, "known metrics: %v", err)
 		return
 	}
 	var recorded []knownmetrics.Metric
@@ -61,7 +62,7 @@ func (c *checker) checkMetricNames() {
 // "{{" and never closes it: vmalert and hlalert render it literally,
 // braces and all.
 func (c *checker) checkUnclosedTemplates(r rulefmt.Rule) {
-	check := func(kind, name, text string, pos rulefmt.Pos) {
+	check := func(kind, name, text string, pos yamlnode.Pos) {
 		if i := unclosedAction(text); i >= 0 {
 			c.add(pos, sevWarning, "%s: %s %q: %q at byte %d is never closed by \"}}\", so the text is not a template and is sent literally, braces and all", r.What(), kind, name, "{{", i)
 		}

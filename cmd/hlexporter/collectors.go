@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/backup"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/deploy"
@@ -50,11 +51,10 @@ func decode[C interface{ Validate() error }](sec *serve.Section) (C, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		pos := "collectors"
 		if sec != nil {
-			pos = sec.Pos + ": collectors." + sec.Name
+			return cfg, yamlnode.Errorf(sec.Pos, "collectors.%s: %v", sec.Name, err)
 		}
-		return cfg, fmt.Errorf("%s: %w", pos, err)
+		return cfg, fmt.Errorf("collectors: %w", err)
 	}
 	return cfg, nil
 }

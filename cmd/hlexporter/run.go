@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve"
 	"github.com/hlalert/hlalert/internal/httpaccess"
@@ -175,7 +176,7 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 	var errs []error
 	for _, s := range cfg.Collectors {
 		if _, ok := factoryByName(s.Name); !ok {
-			errs = append(errs, fmt.Errorf("%s: collectors.%s: unknown collector (known: %s)", s.Pos, s.Name, strings.Join(names(), ", ")))
+			errs = append(errs, yamlnode.Errorf(s.Pos, "collectors.%s: unknown collector (known: %s)", s.Name, strings.Join(names(), ", ")))
 		}
 	}
 	if len(selected) == 0 && len(errs) == 0 {
@@ -204,7 +205,10 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		}
 		c, err := f.build(sec, d)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			if pe := (*yamlnode.Error)(nil); !errors.As(err, &pe) {
+				err = fmt.Errorf("%s: %w", name, err) // positioned errors name their section
+			}
+			errs = append(errs, err)
 			continue
 		}
 		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})
@@ -233,7 +237,7 @@ func schedule(f factory, sec *serve.Section) (interval, timeout time.Duration, e
 			if err := check(timeout); err != nil {
 				var errs []error
 				for _, e := range unjoin(err) {
-					errs = append(errs, fmt.Errorf("%s: collectors.%s.%w", sec.Pos, f.name, e))
+					errs = append(errs, yamlnode.Errorf(sec.Pos, "collectors.%s.%v", f.name, e))
 				}
 				return 0, 0, errors.Join(errs...)
 			}

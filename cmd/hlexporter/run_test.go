@@ -47,7 +47,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"check", "--config", filepath.Join(td, "hlexporter.example.yaml")}, 0, "ok (zfs, smart, backup, deploy, nvr)", ""},
 		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "smart"}, 0, "ok (smart)", ""},
 		{[]string{"check", "--config", filepath.Join(td, "unknown-collector.bad.yaml")}, 1, "", "unknown-collector.bad.yaml:2:3: collectors.zsf: unknown collector"},
-		{[]string{"check", "--config", filepath.Join(td, "bad-field.bad.yaml")}, 1, "", `bad-field.bad.yaml:3:5: pool: unknown field "pool"`},
+		{[]string{"check", "--config", filepath.Join(td, "bad-field.bad.yaml")}, 1, "", `bad-field.bad.yaml:3:5: collectors.zfs.pool: unknown field "pool"`},
 		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "zfs,nope"}, 1, "", `unknown collector "nope"`},
 		{[]string{"check"}, 2, "", "--config is required"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},

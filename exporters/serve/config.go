@@ -1,17 +1,18 @@
 package serve
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Config is hlexporter's configuration file:
@@ -41,8 +42,8 @@ type Section struct {
 	Name     string
 	Interval time.Duration // "interval"; 0 when not set: the collector's default applies
 	Timeout  time.Duration // "update_timeout" (bounds one whole update); 0 when not set
-	// Pos is "file:line:col" of the section's key, for error messages.
-	Pos string
+	// Pos is where the section's key is, for error messages.
+	Pos yamlnode.Pos
 	// body is the section without the serving keys.
 	body *yaml.Node
 	file string
@@ -65,7 +66,7 @@ func (s Section) Decode(v any) error {
 	if s.body == nil {
 		return nil
 	}
-	return DecodeStrict(s.body, s.file, v)
+	return decodeStrict(s.body, s.file, "collectors."+s.Name, v)
 }
 
 // LoadFile reads and loads the file at path; relative paths in it resolve
@@ -83,121 +84,113 @@ func LoadFile(path string) (*Config, error) {
 }
 
 // Load parses a configuration. file names it in errors; baseDir resolves
-// relative paths ("" leaves them as they are).
+// relative paths ("" leaves them as they are). Every problem is reported,
+// each a *yamlnode.Error at its file:line:col, joined in file order.
 func Load(data []byte, file, baseDir string) (*Config, error) {
 	if file == "" {
 		file = "<config>"
 	}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return &Config{ListenAddress: DefaultListenAddress, LogLevel: "info", File: file}, nil
-		}
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d:%d: a single YAML document is expected", file, extra.Line, extra.Column)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
-	}
 	cfg := &Config{ListenAddress: DefaultListenAddress, LogLevel: "info", File: file}
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+	root, err := yamlnode.Document(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
 		return cfg, nil
 	}
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d:%d: the configuration must be a mapping", file, root.Line, root.Column)
+	d := &decoder{file: file}
+	d.Reader = yamlnode.Reader{
+		Report:    func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) },
+		OtherKind: "an unexpected node",
 	}
-	var errs []error
-	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column) }
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		if seen[k.Value] {
-			errs = append(errs, fmt.Errorf("%s: %s: defined twice", pos(k), k.Value))
-			continue
+	top := yamlnode.Mapping{Allowed: []string{"listen_address", "log_level", "collectors"}, NullIsEmpty: true, StringKeys: true}
+	fields, ok := top.Fields(root, func(is yamlnode.Issue) {
+		switch is.Problem {
+		case yamlnode.NotMapping:
+			d.errorf(is.Node, "the configuration must be a mapping, got %s", d.KindName(is.Node))
+		case yamlnode.KeyNotString:
+			d.errorf(is.Node, "keys must be strings")
+		case yamlnode.UnknownKey:
+			d.errorf(is.Node, "unknown key %q (want listen_address, log_level, collectors)", is.Node.Value)
+		case yamlnode.RepeatedKey:
+			d.errorf(is.Node, "%s: defined twice", is.Node.Value)
 		}
-		seen[k.Value] = true
-		switch k.Value {
-		case "listen_address":
-			if err := DecodeStrict(v, file, &cfg.ListenAddress); err != nil {
-				errs = append(errs, err)
-			} else if cfg.ListenAddress == "" {
-				errs = append(errs, fmt.Errorf("%s: listen_address: must not be empty", pos(v)))
+	})
+	if ok {
+		if f, set := fields["listen_address"]; set {
+			if v, ok := d.Str(f.Value, "listen_address"); ok && v == "" {
+				d.errorf(f.Value, "listen_address: must not be empty")
+			} else if ok {
+				cfg.ListenAddress = v
 			}
-		case "log_level":
-			if err := DecodeStrict(v, file, &cfg.LogLevel); err != nil {
-				errs = append(errs, err)
-			} else if !oneOf(cfg.LogLevel, "debug", "info", "warn", "error") {
-				errs = append(errs, fmt.Errorf("%s: log_level: %q is not one of debug, info, warn, error", pos(v), cfg.LogLevel))
+		}
+		if f, set := fields["log_level"]; set {
+			if v, ok := d.Str(f.Value, "log_level"); ok && !slices.Contains([]string{"debug", "info", "warn", "error"}, v) {
+				d.errorf(f.Value, "log_level: %q is not one of debug, info, warn, error", v)
+			} else if ok {
+				cfg.LogLevel = v
 			}
-		case "collectors":
-			errs = append(errs, loadSections(cfg, v, file, baseDir)...)
-		default:
-			errs = append(errs, fmt.Errorf("%s: unknown key %q (want listen_address, log_level, collectors)", pos(k), k.Value))
+		}
+		if f, set := fields["collectors"]; set {
+			d.sections(cfg, f.Value, baseDir)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(d.errs) > 0 {
+		yamlnode.SortErrors(d.errs)
+		return nil, errors.Join(d.errs...)
 	}
 	return cfg, nil
 }
 
-func oneOf(s string, opts ...string) bool {
-	for _, o := range opts {
-		if s == o {
-			return true
-		}
-	}
-	return false
+// decoder walks the configuration's nodes, collecting every problem.
+type decoder struct {
+	yamlnode.Reader // reports through errorf
+	file            string
+	errs            []error
 }
 
-func loadSections(cfg *Config, n *yaml.Node, file, baseDir string) []error {
-	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column) }
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, yamlnode.Errorf(yamlnode.At(d.file, n), format, args...))
+}
+
+// sections reads collectors: name → settings, in file order.
+func (d *decoder) sections(cfg *Config, n *yaml.Node, baseDir string) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
+		return
 	}
 	if n.Kind != yaml.MappingNode {
-		return []error{fmt.Errorf("%s: collectors: must be a mapping of collector name to settings", pos(n))}
+		d.errorf(n, "collectors: must be a mapping of collector name to settings, got %s", d.KindName(n))
+		return
 	}
-	var errs []error
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		sec := Section{Name: k.Value, Pos: pos(k), file: file}
+		k, v := n.Content[i], yamlnode.Resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "collectors: keys must be collector names")
+			continue
+		}
+		what := "collectors." + k.Value
 		if seen[k.Value] {
-			errs = append(errs, fmt.Errorf("%s: collectors.%s: defined twice", pos(k), k.Value))
+			d.errorf(k, "%s: defined twice", what)
 			continue
 		}
 		seen[k.Value] = true
+		sec := Section{Name: k.Value, Pos: yamlnode.At(d.file, k), file: d.file}
 		switch {
-		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case yamlnode.IsNull(v):
 		case v.Kind != yaml.MappingNode:
-			errs = append(errs, fmt.Errorf("%s: collectors.%s: must be a mapping", pos(v), k.Value))
+			d.errorf(v, "%s: must be a mapping, got %s", what, d.KindName(v))
 			continue
 		default:
 			body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				kk, vv := v.Content[j], v.Content[j+1]
 				switch kk.Value {
-				case "interval", "update_timeout":
-					var d time.Duration
-					if err := DecodeStrict(vv, file, &d); err != nil {
-						errs = append(errs, fmt.Errorf("collectors.%s.%s: %w", k.Value, kk.Value, err))
-						continue
-					}
-					if d <= 0 {
-						errs = append(errs, fmt.Errorf("%s: collectors.%s.%s: must be positive, got %s", pos(vv), k.Value, kk.Value, vv.Value))
-						continue
-					}
-					if kk.Value == "interval" {
-						sec.Interval = d
-					} else {
-						sec.Timeout = d
-					}
+				case "interval":
+					sec.Interval = d.duration(vv, what+".interval")
+				case "update_timeout":
+					sec.Timeout = d.duration(vv, what+".update_timeout")
 				default:
 					body.Content = append(body.Content, kk, vv)
 				}
@@ -209,7 +202,24 @@ func loadSections(cfg *Config, n *yaml.Node, file, baseDir string) []error {
 		}
 		cfg.Collectors = append(cfg.Collectors, sec)
 	}
-	return errs
+}
+
+// duration reads a positive Go duration ("30s", "1m"); 0 after a problem.
+func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
+	s, ok := d.Str(n, what)
+	if !ok {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.errorf(n, "%s: want a duration like 30s or 1m, got %q", what, s)
+		return 0
+	}
+	if v <= 0 {
+		d.errorf(n, "%s: must be positive, got %s", what, s)
+		return 0
+	}
+	return v
 }
 
 // resolvePaths rewrites relative path values in place (see Config).
@@ -253,24 +263,18 @@ func hasSuffix(s string, sufs ...string) bool {
 	return false
 }
 
-// DecodeStrict decodes n into v, failing on keys v's type does not have
+// decodeStrict decodes n (at path, for messages) into v, failing on keys v's type does not have
 // (checked recursively through structs, slices, maps and pointers, with
-// yaml tags and ",inline"), and reporting every problem with file:line:col.
-func DecodeStrict(n *yaml.Node, file string, v any) error {
+// yaml tags and ",inline"), and reporting every problem as a
+// *yamlnode.Error (yaml.v3's type errors carry a line, not a column).
+func decodeStrict(n *yaml.Node, file, path string, v any) error {
 	var errs []error
-	checkKnown(n, reflect.TypeOf(v), file, "", &errs)
+	checkKnown(n, reflect.TypeOf(v), file, path, &errs)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	if err := n.Decode(v); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				errs = append(errs, fmt.Errorf("%s: %s", file, strings.TrimPrefix(e, "yaml: ")))
-			}
-			return errors.Join(errs...)
-		}
-		return fmt.Errorf("%s:%d:%d: %w", file, n.Line, n.Column, err)
+		return errors.Join(yamlnode.DecodeErrors(file, n, err)...)
 	}
 	return nil
 }
@@ -314,7 +318,7 @@ func checkKnown(n *yaml.Node, t reflect.Type, file, path string, errs *[]error) 
 			ft, ok := fields[k.Value]
 			if !ok {
 				if !anyKey {
-					*errs = append(*errs, fmt.Errorf("%s:%d:%d: %s: unknown field %q", file, k.Line, k.Column, dotted(path, k.Value), k.Value))
+					*errs = append(*errs, yamlnode.Errorf(yamlnode.At(file, k), "%s: unknown field %q", dotted(path, k.Value), k.Value))
 				}
 				continue
 			}

@@ -78,7 +78,7 @@ func TestLoadGood(t *testing.T) {
 	}
 	// Strictness reaches into the collector's own section, with positions.
 	var wrong zfsLike
-	if err := b.Decode(&wrong); err == nil || !strings.Contains(err.Error(), "full.good.yaml:10:5: repositories: unknown field") {
+	if err := b.Decode(&wrong); err == nil || !strings.Contains(err.Error(), "full.good.yaml:10:5: collectors.backup.repositories: unknown field") {
 		t.Errorf("decode backup into zfs config: %v", err)
 	}
 	empty, err := serve.LoadFile("testdata/config/empty.good.yaml")
@@ -105,9 +105,30 @@ func TestDecodeStrictNested(t *testing.T) {
 	if err == nil {
 		t.Fatal("unknown nested keys accepted")
 	}
-	for _, want := range []string{`x.yaml:5:9: items[1].b: unknown field "b"`, `x.yaml:7:11: m.k.c: unknown field "c"`} {
+	for _, want := range []string{`x.yaml:5:9: collectors.x.items[1].b: unknown field "b"`, `x.yaml:7:11: collectors.x.m.k.c: unknown field "c"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+func TestDecodeTypeErrors(t *testing.T) {
+	type inner struct {
+		A int `yaml:"a"`
+	}
+	type outer struct {
+		Items []inner `yaml:"items"`
+	}
+	cfg, err := serve.Load([]byte("collectors:\n  x:\n    items:\n      - a: 1\n      - a: many\n      - a: [2]\n"), "x.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := cfg.Section("x")
+	var o outer
+	err = s.Decode(&o)
+	// yaml.v3 names the line of a type error, not its column.
+	want := "x.yaml:5: cannot unmarshal !!str `many` into int\nx.yaml:6: cannot unmarshal !!seq into int"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
