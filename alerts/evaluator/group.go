@@ -107,7 +107,7 @@ func (e *Evaluator) build(cfg *config.Config) ([]*group, error) {
 	var groups []*group
 	for _, f := range files {
 		for _, def := range f.Groups {
-			where := fmt.Sprintf("%s:%d:%d: group %q", def.Pos.File, def.Pos.Line, def.Pos.Col, def.Name)
+			where := fmt.Sprintf("%s: group %q", def.Pos, def.Name)
 			if def.Pos.File == "" {
 				where = fmt.Sprintf("%s: group %q", f.Path, def.Name)
 			}

@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"os"
 	"regexp"
 	"strconv"
@@ -99,7 +100,7 @@ func Load(name string, data []byte) (*Config, error) {
 	failRecv := func(recv string, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		if n := recvNodes[recv]; n != nil {
-			errs = append(errs, fmt.Errorf("%s:%d:%d: %w", name, n.Line, n.Column, &keyedError{key: recv, msg: msg}))
+			errs = append(errs, fmt.Errorf("%s: %w", yamlnode.At(name, n), &keyedError{key: recv, msg: msg}))
 			return
 		}
 		errs = append(errs, positioned(name, &doc, &keyedError{key: recv, msg: msg}))
@@ -261,7 +262,7 @@ func positioned(name string, doc *yaml.Node, err error) error {
 	}
 	for _, c := range candidates {
 		if n := findScalar(doc, c); n != nil {
-			return fmt.Errorf("%s:%d:%d: %w", name, n.Line, n.Column, err)
+			return fmt.Errorf("%s: %w", yamlnode.At(name, n), err)
 		}
 	}
 	return fmt.Errorf("%s: %w", name, err)
