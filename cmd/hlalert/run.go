@@ -51,7 +51,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "SIGHUP or POST /-/reload re-reads the config; a bad one is rejected and the running one kept.")
 		fmt.Fprintln(stderr, "A listen address beyond loopback needs authentication (-web.config.file with basic_auth_users")
 		fmt.Fprintln(stderr, "or verified client certificates) or -web.allow-unauthenticated-remote.")
-		fmt.Fprintln(stderr, "The Go soft memory limit is 24MiB unless the GOMEMLIMIT environment variable sets another (or off).")
+		fmt.Fprintln(stderr, "The Go soft memory limit is 22MiB unless the GOMEMLIMIT environment variable sets another (or off).")
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()
 	}
