@@ -93,26 +93,6 @@ func walkYAML(dir string, keep func(path string) bool) ([]string, error) {
 	return found, nil
 }
 
-// Check validates a test file without running it (for hlalert check):
-// strict decoding, value notation, labels, that its rule files load, and
-// that its query expressions parse and use only what the embedded engine
-// supports.
-func Check(path string) []error {
-	f, errs := ReadFile(path)
-	if len(errs) > 0 {
-		return errs
-	}
-	switch {
-	case len(f.RuleFiles) == 0 && f.Format == Promtool: // promtool runs it
-	case len(f.RuleFiles) == 0:
-		errs = append(errs, &yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: no rule file given"})
-	default:
-		_, rerrs := loadRules(f, Options{})
-		errs = append(errs, ruleFileErrors(f, rerrs)...)
-	}
-	return append(errs, CheckTests(f)...)
-}
-
 // CheckTests checks what the tests of a decoded file query: every
 // expression parses and the embedded engine supports it.
 func CheckTests(f *File) []error {

@@ -183,6 +183,16 @@ func Run(ctx context.Context, files []string, opts Options) ([]FileResult, error
 	return results, nil
 }
 
+// MissingRuleFiles is the error of a file without rule_files, which
+// only promtool's format allows (a file of promql_expr_test only); nil
+// when the file has rule files or may go without.
+func (f *File) MissingRuleFiles() error {
+	if len(f.RuleFiles) > 0 || f.Format == Promtool {
+		return nil
+	}
+	return &yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: no rule file given"}
+}
+
 // prepare decodes a test file and loads its rule files.
 func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 	f, errs := ReadFile(path)
@@ -190,10 +200,10 @@ func prepare(path string, opts Options) (*File, []*rulefmt.File, []error) {
 		return f, nil, errs
 	}
 	if len(f.RuleFiles) == 0 {
-		if f.Format == Promtool { // promtool runs a file of promql_expr_test only
-			return f, nil, nil
+		if err := f.MissingRuleFiles(); err != nil {
+			return f, nil, []error{err}
 		}
-		return f, nil, []error{&yamlnode.Error{Pos: f.RuleFilesPos, Msg: "rule_files: no rule file given"}}
+		return f, nil, nil
 	}
 	rules, rerrs := loadRules(f, opts)
 	if len(rerrs) > 0 {

@@ -329,6 +329,9 @@ func (c *checker) checkTestFile(path string) {
 	if f == nil {
 		return
 	}
+	if err := f.MissingRuleFiles(); err != nil {
+		c.addErr(err)
+	}
 	for i, pattern := range f.ResolvedRuleFiles() {
 		pos := f.RuleFilePos[i]
 		matches, err := filepath.Glob(pattern)
