@@ -21,9 +21,22 @@ func BenchmarkRun(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, r := range res {
-			if r.Failed() {
+			if failed(r) {
 				b.Fatalf("%s failed", r.Path)
 			}
 		}
 	}
+}
+
+// failed tells whether a file failed or was unusable.
+func failed(r FileResult) bool {
+	if len(r.Errs) > 0 {
+		return true
+	}
+	for _, t := range r.Tests {
+		if len(t.Failures) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -17,4 +17,3 @@ func Check(path string) []error {
 	}
 	return append(errs, CheckTests(f)...)
 }
-

@@ -85,19 +85,6 @@ type FileResult struct {
 	rules []*rulefmt.File // the rule files it loaded, for Coverage
 }
 
-// Failed tells whether the file failed or was unusable.
-func (r FileResult) Failed() bool {
-	if len(r.Errs) > 0 {
-		return true
-	}
-	for _, t := range r.Tests {
-		if len(t.Failures) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // TestResult is the outcome of one test.
 type TestResult struct {
 	Name     string

@@ -75,13 +75,6 @@ func (r ValueRun) fill(from int64, dst []series.Sample) {
 	}
 }
 
-// At returns the run's value number i (0-based).
-func (r ValueRun) At(i int64) float64 {
-	var s [1]series.Sample
-	r.fill(i, s[:])
-	return s[0].V
-}
-
 // ValueError is a bad item in a values string; Offset is its byte offset.
 type ValueError struct {
 	Offset int

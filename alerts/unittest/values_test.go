@@ -193,3 +193,10 @@ func FuzzParseValues(f *testing.F) {
 		}
 	})
 }
+
+// At returns the run's value number i (0-based).
+func (r ValueRun) At(i int64) float64 {
+	var s [1]series.Sample
+	r.fill(i, s[:])
+	return s[0].V
+}
