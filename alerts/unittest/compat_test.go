@@ -120,7 +120,7 @@ func TestVerdictsMatchVMAlertTool(t *testing.T) {
 			if rerr != nil {
 				t.Fatal(rerr)
 			}
-			hlPass := !res[0].Failed()
+			hlPass := !failed(res[0])
 			if vmPass != hlPass {
 				var b bytes.Buffer
 				WriteText(&b, res)

@@ -98,7 +98,7 @@ func BenchmarkLogQLSuiteVsLoki(b *testing.B) {
 	begin := time.Now()
 	for range runs {
 		res, err := Run(ctx, []string{lokiBenchSuite}, opts)
-		if err != nil || res[0].Failed() {
+		if err != nil || failed(res[0]) {
 			b.Fatalf("suite failed: %v %+v", err, res)
 		}
 	}

@@ -65,7 +65,7 @@ func hlalertVerdict(r FileResult) string {
 	switch {
 	case len(r.Errs) > 0:
 		return "unusable"
-	case r.Failed():
+	case failed(r):
 		return "fail"
 	}
 	return "pass"

@@ -31,7 +31,7 @@ func TestStreamBadFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res[0].Failed() {
+			if !failed(res[0]) {
 				t.Fatalf("Run passed %s", f)
 			}
 		})
@@ -52,7 +52,7 @@ func TestStreamRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res[0].Failed() {
+			if failed(res[0]) {
 				var b bytes.Buffer
 				WriteText(&b, res)
 				t.Fatalf("failed:\n%s", b.String())
@@ -70,7 +70,7 @@ func TestStreamRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res[0].Failed() || len(res[0].Errs) > 0 {
+			if !failed(res[0]) || len(res[0].Errs) > 0 {
 				t.Fatalf("want test failures, got %+v", res[0])
 			}
 			var b bytes.Buffer

@@ -90,7 +90,7 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res[0].Failed() {
+			if failed(res[0]) {
 				var b bytes.Buffer
 				WriteText(&b, res)
 				t.Fatalf("failed:\n%s", b.String())
@@ -103,7 +103,7 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res[0].Failed() || len(res[0].Errs) > 0 {
+			if !failed(res[0]) || len(res[0].Errs) > 0 {
 				t.Fatalf("want test failures, got %+v", res[0])
 			}
 			var b bytes.Buffer
