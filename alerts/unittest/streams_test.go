@@ -80,30 +80,6 @@ func TestStreamRun(t *testing.T) {
 	}
 }
 
-func TestDetectLokitool(t *testing.T) {
-	tests := []struct {
-		yaml string
-		want Format
-	}{
-		{"tests: [{input_streams: [], logql_expr_test: []}]", Lokitool},
-		{"tests: [{input_streams: [], external_url: 'https://x', alert_rule_test: [{eval_time: 1m, alertname: A}]}]", Lokitool},
-		{"tests: [{input_streams: [], input_series: []}]", VMAlertTool},
-		{"tests: [{input_streams: [], input_series: [], alert_rule_test: [{eval_time: 1m, alertname: A}]}]", Promtool},
-		{"tests: [{input_streams: [], alert_rule_test: [{eval_time: 1m, alertname: A, groupname: g}]}]", VMAlertTool},
-		{"tests: [{logql_expr_test: [], promql_expr_test: []}]", Promtool},
-	}
-	for _, tc := range tests {
-		f, errs := Decode("x.yaml", []byte("rule_files: [r.yaml]\n"+tc.yaml))
-		if len(errs) > 0 {
-			t.Errorf("%s: %v", tc.yaml, errs)
-			continue
-		}
-		if f.Format != tc.want {
-			t.Errorf("%s: got %s, want %s", tc.yaml, f.Format, tc.want)
-		}
-	}
-}
-
 // TestStreamNotation: lines one per interval, gaps, repeats, entries at
 // offsets and repeated entries expand to the documented times.
 func TestStreamNotation(t *testing.T) {

@@ -161,6 +161,13 @@ func TestDetectFormat(t *testing.T) {
 		{"tests: [{promql_expr_test: []}]", Promtool},
 		{"fuzzy_compare: true\ntests: []", Promtool},
 		{"tests: []", VMAlertTool},
+		// lokitool: log inputs and no vmalert-tool or promtool keys
+		{"tests: [{input_streams: [], logql_expr_test: []}]", Lokitool},
+		{"tests: [{input_streams: [], external_url: 'https://x', alert_rule_test: [{eval_time: 1m, alertname: A}]}]", Lokitool},
+		{"tests: [{input_streams: [], input_series: []}]", VMAlertTool},
+		{"tests: [{input_streams: [], input_series: [], alert_rule_test: [{eval_time: 1m, alertname: A}]}]", Promtool},
+		{"tests: [{input_streams: [], alert_rule_test: [{eval_time: 1m, alertname: A, groupname: g}]}]", VMAlertTool},
+		{"tests: [{logql_expr_test: [], promql_expr_test: []}]", Promtool},
 	}
 	for _, tc := range tests {
 		f, errs := Decode("x.yaml", []byte("rule_files: [r.yaml]\n"+tc.yaml))
