@@ -1,8 +1,6 @@
 package unittest
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,74 +9,6 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/series"
 )
-
-// TestStreamBadFiles: each bad file's errors (every one, with its
-// file:line:col) are in its golden .err file, and Run does not pass it.
-func TestStreamBadFiles(t *testing.T) {
-	for _, f := range globT(t, "testdata/streams/bad/*.bad.yaml") {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			errs := Check(f)
-			if len(errs) == 0 {
-				t.Fatal("Check found no error")
-			}
-			var b strings.Builder
-			for _, e := range errs {
-				b.WriteString(e.Error())
-				b.WriteByte('\n')
-			}
-			golden(t, strings.TrimSuffix(f, ".yaml")+".err", b.String())
-			res, err := Run(context.Background(), []string{f}, testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !failed(res[0]) {
-				t.Fatalf("Run passed %s", f)
-			}
-		})
-	}
-}
-
-// TestStreamRun runs the log test suites (our own, and the documented
-// examples of the lokitool rules test format, unchanged); the report of
-// each failing file is in its golden .out file.
-func TestStreamRun(t *testing.T) {
-	pass := append(globT(t, "testdata/streams/pass/*.yaml"), globT(t, "testdata/lokitool/*.test.yml")...)
-	for _, f := range pass {
-		t.Run(f, func(t *testing.T) {
-			if errs := Check(f); len(errs) > 0 {
-				t.Fatalf("Check: %v", errs)
-			}
-			res, err := Run(context.Background(), []string{f}, testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if failed(res[0]) {
-				var b bytes.Buffer
-				WriteText(&b, res)
-				t.Fatalf("failed:\n%s", b.String())
-			}
-		})
-	}
-	// The README's quick start and example 1 expect one series {job="app"}
-	// from count_over_time(... | json | level="error" [5m]); Loki keeps the
-	// labels json extracts (one series per level/msg/duration set), so they
-	// fail, with a diff that shows why.
-	fail := append(globT(t, "testdata/streams/fail/*.yaml"), globT(t, "testdata/lokitool/*.fail.yml")...)
-	for _, f := range fail {
-		t.Run(f, func(t *testing.T) {
-			res, err := Run(context.Background(), []string{f}, testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !failed(res[0]) || len(res[0].Errs) > 0 {
-				t.Fatalf("want test failures, got %+v", res[0])
-			}
-			var b bytes.Buffer
-			WriteText(&b, res)
-			golden(t, strings.TrimSuffix(strings.TrimSuffix(f, ".yaml"), ".yml")+".out", b.String())
-		})
-	}
-}
 
 // TestStreamNotation: lines one per interval, gaps, repeats, entries at
 // offsets and repeated entries expand to the documented times.

@@ -53,35 +53,56 @@ func globT(t *testing.T, pattern string) []string {
 }
 
 // TestBadFiles: each bad file's errors (all of them, with positions) are
-// in its golden .err file, and Run calls it unusable.
+// in its golden .err file, and Run does not pass it: the metric test files
+// (testdata/bad) are unusable as a whole; of the log test files
+// (testdata/streams/bad), a broken test expression fails only its test.
 func TestBadFiles(t *testing.T) {
-	for _, f := range globT(t, "testdata/bad/*.yaml") {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			errs := Check(f)
-			if len(errs) == 0 {
-				t.Fatal("Check found no error")
-			}
-			var b strings.Builder
-			for _, e := range errs {
-				b.WriteString(e.Error())
-				b.WriteByte('\n')
-			}
-			golden(t, strings.TrimSuffix(f, ".yaml")+".err", b.String())
-			res, err := Run(context.Background(), []string{f}, testOptions())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res[0].Errs) == 0 {
-				t.Fatalf("Run did not call %s unusable", f)
-			}
-		})
+	for _, suite := range []struct {
+		glob         string
+		wantUnusable bool
+	}{
+		{"testdata/bad/*.yaml", true},
+		{"testdata/streams/bad/*.bad.yaml", false},
+	} {
+		for _, f := range globT(t, suite.glob) {
+			t.Run(filepath.Base(f), func(t *testing.T) {
+				errs := Check(f)
+				if len(errs) == 0 {
+					t.Fatal("Check found no error")
+				}
+				var b strings.Builder
+				for _, e := range errs {
+					b.WriteString(e.Error())
+					b.WriteByte('\n')
+				}
+				golden(t, strings.TrimSuffix(f, ".yaml")+".err", b.String())
+				res, err := Run(context.Background(), []string{f}, testOptions())
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case suite.wantUnusable && len(res[0].Errs) == 0:
+					t.Fatalf("Run did not call %s unusable", f)
+				case !failed(res[0]):
+					t.Fatalf("Run passed %s", f)
+				}
+			})
+		}
 	}
 }
 
-// TestRun runs the passing and failing suites; the report of each failing
-// file is in its golden .out file.
+// TestRun runs the passing and failing suites — metric and log ones, and
+// the documented examples of the lokitool rules test format, unchanged;
+// the report of each failing file is in its golden .out file. The README's
+// quick start and example 1 of that format expect one series {job="app"}
+// from count_over_time(... | json | level="error" [5m]); Loki keeps the
+// labels json extracts (one series per level/msg/duration set), so they
+// fail, with a diff that shows why.
 func TestRun(t *testing.T) {
-	for _, f := range append(globT(t, "testdata/pass/*.yaml"), globT(t, "testdata/promtool/*.yaml")...) {
+	pass := append(globT(t, "testdata/pass/*.yaml"), globT(t, "testdata/promtool/*.yaml")...)
+	pass = append(pass, globT(t, "testdata/streams/pass/*.yaml")...)
+	pass = append(pass, globT(t, "testdata/lokitool/*.test.yml")...)
+	for _, f := range pass {
 		t.Run(f, func(t *testing.T) {
 			if errs := Check(f); len(errs) > 0 {
 				t.Fatalf("Check: %v", errs)
@@ -97,7 +118,9 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
-	for _, f := range globT(t, "testdata/fail/*.yaml") {
+	fail := append(globT(t, "testdata/fail/*.yaml"), globT(t, "testdata/streams/fail/*.yaml")...)
+	fail = append(fail, globT(t, "testdata/lokitool/*.fail.yml")...)
+	for _, f := range fail {
 		t.Run(f, func(t *testing.T) {
 			res, err := Run(context.Background(), []string{f}, testOptions())
 			if err != nil {
@@ -108,7 +131,7 @@ func TestRun(t *testing.T) {
 			}
 			var b bytes.Buffer
 			WriteText(&b, res)
-			golden(t, strings.TrimSuffix(f, ".yaml")+".out", b.String())
+			golden(t, strings.TrimSuffix(strings.TrimSuffix(f, ".yaml"), ".yml")+".out", b.String())
 		})
 	}
 }
