@@ -91,6 +91,20 @@ type harness struct {
 	done   chan struct{}
 }
 
+// runDispatcher builds a dispatcher and runs it until the test ends.
+func runDispatcher(t *testing.T, o Options) (*Dispatcher, context.Context) {
+	t.Helper()
+	d, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return d, ctx
+}
+
 func (h *harness) start() {
 	h.t.Helper()
 	d, err := New(Options{
@@ -299,15 +313,8 @@ func TestDispatcherRetry(t *testing.T) {
 func TestDispatcherResolveTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &fakeSender{start: time.Now()}
-		d, err := New(Options{Config: mustLoad(t, "testdata/dispatch.yml"), Integrations: mailOnly(s), StateDir: t.TempDir(),
+		d, ctx := runDispatcher(t, Options{Config: mustLoad(t, "testdata/dispatch.yml"), Integrations: mailOnly(s), StateDir: t.TempDir(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ResolveTimeout: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
 		if err := d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
 			t.Fatal(err)
 		}
@@ -368,18 +375,11 @@ func TestDispatcherIntegrationsIndependent(t *testing.T) {
 		mail := &fakeSender{start: time.Now()}
 		down := errors.New("503 Service Unavailable")
 		am := &scripted{start: time.Now(), script: []error{down, down, down, refused}}
-		d, err := New(Options{
+		d, ctx := runDispatcher(t, Options{
 			Config: mustLoad(t, "testdata/dispatch.yml"), StateDir: t.TempDir(),
 			Integrations: Integrations{"mail": {{Name: "email[0]", Notifier: mail}, {Name: "alertmanager", Notifier: am}}},
 			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
 		if err := d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")}); err != nil {
 			t.Fatal(err)
 		}
@@ -420,18 +420,11 @@ func TestDispatcherResolvedKeptForFailingIntegration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mail := &fakeSender{start: time.Now()}
 		am := &scripted{start: time.Now()}
-		d, err := New(Options{
+		d, ctx := runDispatcher(t, Options{
 			Config: mustLoad(t, "testdata/dispatch.yml"), StateDir: t.TempDir(),
 			Integrations: Integrations{"mail": {{Name: "email[0]", Notifier: mail}, {Name: "alertmanager", Notifier: am}}},
 			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
 		d.Notify(ctx, []alert.Notification{notif(alert.StateFiring, "alertname", "Disk", "host", "a")})
 		advance(30 * time.Second)
 		expect(t, mail, "30s mail #1 Disk/a:firing")
