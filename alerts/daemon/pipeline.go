@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/hlalert/hlalert/alerts/amhandoff"
@@ -66,9 +67,9 @@ func PlanNotify(cfg *config.Config) (*Plan, error) {
 	var errs []error
 	receivers := map[string][]email.Config{}
 	known := map[string]bool{}
-	for _, r := range routing.AM.Receivers {
+	for _, r := range routing.Receivers {
 		known[r.Name] = true
-		for _, ec := range r.EmailConfigs {
+		for _, ec := range r.Email {
 			c := email.FromAM(ec)
 			if n.RoutingFile == "" {
 				c.Smarthost, c.OutboxOnly = "", true
@@ -107,7 +108,7 @@ func PlanNotify(cfg *config.Config) (*Plan, error) {
 	}
 	p := &Plan{
 		Routing: routing,
-		Email:   email.SenderOptions{Receivers: receivers, BaseDir: base, TemplateFiles: n.Templates, GrafanaURL: n.GrafanaURL},
+		Email:   email.SenderOptions{Receivers: receivers, BaseDir: base, TemplateFiles: slices.Concat(routing.Templates, n.Templates), GrafanaURL: n.GrafanaURL},
 	}
 	if err := email.Validate(p.Email); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", routing.File, err))
@@ -174,7 +175,7 @@ func (p *pipeline) build(plan *Plan) (*setup, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify: alertmanager_handoff: %w", err)
 		}
-		for _, r := range plan.Routing.AM.Receivers {
+		for _, r := range plan.Routing.Receivers {
 			s.ints[r.Name] = append(s.ints[r.Name], notify.Integration{Name: HandoffIntegration, Notifier: h})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"os"
@@ -12,8 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	amconfig "github.com/prometheus/alertmanager/config"
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/hlalert/hlalert/alerts/amconfig"
 )
 
 // Config is one e-mail receiver configuration. Its YAML keys are those of
@@ -62,45 +64,31 @@ const (
 	DefaultHTML    = `{{ template "hlalert.email.html" . }}`
 )
 
-// FromAM maps an Alertmanager email_configs entry (as parsed by
-// github.com/prometheus/alertmanager/config) onto Config. Alertmanager's
-// default HTML body and subject are replaced by hlalert's defaults; custom
-// ones are kept. send_resolved is left unset (hlalert's default: true)
-// because Alertmanager's parsed value cannot tell "false" from "unset";
-// set it in hlalert's config to turn resolved mail off.
-func FromAM(c *amconfig.EmailConfig) Config {
+// FromAM maps an email_configs entry of the routing file onto Config.
+// Unset html, text and Subject stay empty, which selects hlalert's default
+// templates; send_resolved stays unset unless the entry sets it (hlalert's
+// default: true).
+func FromAM(c amconfig.EmailConfig) Config {
 	out := Config{
 		To:               c.To,
 		From:             c.From,
 		Hello:            c.Hello,
+		Smarthost:        c.Smarthost,
 		AuthUsername:     c.AuthUsername,
-		AuthPassword:     string(c.AuthPassword),
+		AuthPassword:     c.AuthPassword,
 		AuthPasswordFile: c.AuthPasswordFile,
-		AuthSecret:       string(c.AuthSecret),
+		AuthSecret:       c.AuthSecret,
 		AuthSecretFile:   c.AuthSecretFile,
 		AuthIdentity:     c.AuthIdentity,
 		HTML:             c.HTML,
 		Text:             c.Text,
 		RequireTLS:       c.RequireTLS,
 		ForceImplicitTLS: c.ForceImplicitTLS,
-	}
-	if c.Smarthost.Host != "" || c.Smarthost.Port != "" {
-		out.Smarthost = net.JoinHostPort(c.Smarthost.Host, c.Smarthost.Port)
-	}
-	if c.TLSConfig != nil {
-		out.TLSConfig = *c.TLSConfig
-	}
-	if out.HTML == amconfig.DefaultEmailConfig.HTML {
-		out.HTML = ""
+		TLSConfig:        c.TLSConfig,
+		SendResolved:     c.SendResolved,
 	}
 	if len(c.Headers) > 0 {
-		out.Headers = map[string]string{}
-		for k, v := range c.Headers {
-			if strings.EqualFold(k, "Subject") && v == amconfig.DefaultEmailSubject {
-				continue
-			}
-			out.Headers[k] = v
-		}
+		out.Headers = maps.Clone(c.Headers)
 	}
 	return out
 }

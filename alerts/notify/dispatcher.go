@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hlalert/hlalert/alerts/alert"
+	"github.com/hlalert/hlalert/alerts/amconfig"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/series"
 )
@@ -97,7 +97,7 @@ type Dispatcher struct {
 }
 
 type aggrGroup struct {
-	route    *dispatch.Route
+	route    *amconfig.Route
 	receiver string
 	key      string
 	labels   map[string]string
@@ -520,7 +520,7 @@ func (d *Dispatcher) flushGroup(k string, g *aggrGroup, now time.Time) []deliver
 	}
 	if groupDue {
 		g.flushed = true
-		g.next = now.Add(g.route.RouteOpts.GroupInterval)
+		g.next = now.Add(g.route.GroupInterval)
 		for fp := range g.fps {
 			if a := d.alerts[fp]; a != nil && a.Status == "resolved" {
 				g.drop[fp] = a.EndsAt
@@ -578,7 +578,7 @@ func (d *Dispatcher) flushGroup(k string, g *aggrGroup, now time.Time) []deliver
 		if logged {
 			ep = &e
 		}
-		if !needsUpdate(ep, ff, rf, sendResolved, g.route.RouteOpts.RepeatInterval, now) {
+		if !needsUpdate(ep, ff, rf, sendResolved, g.route.RepeatInterval, now) {
 			continue
 		}
 		entry := logEntry{Receiver: g.receiver, GroupKey: g.key, Integration: name, Seq: e.Seq + 1, Firing: ff, Resolved: rf}
@@ -665,7 +665,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl delivery) {
 // retryWait is the wait before the n-th retry of an integration:
 // RetryInterval doubling, both capped at the group_interval.
 func (d *Dispatcher) retryWait(g *aggrGroup, n int) time.Duration {
-	gi := max(g.route.RouteOpts.GroupInterval, time.Second)
+	gi := max(g.route.GroupInterval, time.Second)
 	w := min(d.opts.RetryInterval, gi)
 	for i := 1; i < n && w < gi; i++ {
 		w *= 2

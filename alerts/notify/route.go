@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/dispatch"
-	"github.com/prometheus/alertmanager/inhibit"
 	"github.com/prometheus/common/model"
+
+	"github.com/hlalert/hlalert/alerts/amconfig"
 )
 
 // RouteMatch is one route an alert reaches, and why.
@@ -26,7 +26,7 @@ type RouteMatch struct {
 	Continue                               bool
 	MuteTimeIntervals, ActiveTimeIntervals []string
 
-	route *dispatch.Route
+	route *amconfig.Route
 }
 
 // Match returns the routes lset reaches, in Alertmanager's order
@@ -34,23 +34,13 @@ type RouteMatch struct {
 // unless that route has continue: true).
 func (c *Config) Match(lset map[string]string) []RouteMatch {
 	ls := toLabelSet(lset)
-	parents := map[*dispatch.Route]*dispatch.Route{}
-	c.root.Walk(func(r *dispatch.Route) {
-		for _, ch := range r.Routes {
-			parents[ch] = r
-		}
-	})
 	var out []RouteMatch
 	for _, r := range c.root.Match(ls) {
 		var path []string
-		for n := r; n != nil; n = parents[n] {
+		for n := r; n != nil; n = n.Parent() {
 			desc := n.Matchers.String()
-			if p := parents[n]; p != nil {
-				for i, s := range p.Routes {
-					if s == n {
-						desc = fmt.Sprintf("routes[%d] %s", i, desc)
-					}
-				}
+			if n.Parent() != nil {
+				desc = fmt.Sprintf("routes[%d] %s", n.Index(), desc)
 			} else {
 				desc = "root " + desc
 			}
@@ -58,29 +48,29 @@ func (c *Config) Match(lset map[string]string) []RouteMatch {
 		}
 		gl := groupLabels(r, ls)
 		out = append(out, RouteMatch{
-			Receiver:            r.RouteOpts.Receiver,
+			Receiver:            r.Receiver,
 			Path:                path,
 			GroupBy:             groupByList(r),
 			GroupLabels:         gl,
 			GroupKey:            groupKey(r, gl),
-			GroupWait:           r.RouteOpts.GroupWait,
-			GroupInterval:       r.RouteOpts.GroupInterval,
-			RepeatInterval:      r.RouteOpts.RepeatInterval,
+			GroupWait:           r.GroupWait,
+			GroupInterval:       r.GroupInterval,
+			RepeatInterval:      r.RepeatInterval,
 			Continue:            r.Continue,
-			MuteTimeIntervals:   r.RouteOpts.MuteTimeIntervals,
-			ActiveTimeIntervals: r.RouteOpts.ActiveTimeIntervals,
+			MuteTimeIntervals:   r.MuteTimeIntervals,
+			ActiveTimeIntervals: r.ActiveTimeIntervals,
 			route:               r,
 		})
 	}
 	return out
 }
 
-func groupByList(r *dispatch.Route) []string {
-	if r.RouteOpts.GroupByAll {
+func groupByList(r *amconfig.Route) []string {
+	if r.GroupByAll {
 		return []string{"..."}
 	}
-	out := make([]string, 0, len(r.RouteOpts.GroupBy))
-	for ln := range r.RouteOpts.GroupBy {
+	out := make([]string, 0, len(r.GroupBy))
+	for ln := range r.GroupBy {
 		out = append(out, string(ln))
 	}
 	sort.Strings(out)
@@ -90,10 +80,10 @@ func groupByList(r *dispatch.Route) []string {
 // groupLabels are the labels of ls the route groups by (all of them for
 // group_by: ['...']); a group_by label the alert lacks is left out, as in
 // Alertmanager.
-func groupLabels(r *dispatch.Route, ls model.LabelSet) map[string]string {
+func groupLabels(r *amconfig.Route, ls model.LabelSet) map[string]string {
 	out := map[string]string{}
 	for ln, lv := range ls {
-		if _, ok := r.RouteOpts.GroupBy[ln]; ok || r.RouteOpts.GroupByAll {
+		if _, ok := r.GroupBy[ln]; ok || r.GroupByAll {
 			out[string(ln)] = string(lv)
 		}
 	}
@@ -102,7 +92,7 @@ func groupLabels(r *dispatch.Route, ls model.LabelSet) map[string]string {
 
 // groupKey is the stable id of an aggregation group: the route's unique id
 // and the group labels.
-func groupKey(r *dispatch.Route, gl map[string]string) string {
+func groupKey(r *amconfig.Route, gl map[string]string) string {
 	return r.ID() + ":" + toLabelSet(gl).String()
 }
 
@@ -147,8 +137,8 @@ func (c *Config) Inhibited(target map[string]string, firing []map[string]string)
 	return out
 }
 
-func equalOn(r *inhibit.InhibitRule, a, b model.LabelSet) bool {
-	for ln := range r.Equal {
+func equalOn(r amconfig.InhibitRule, a, b model.LabelSet) bool {
+	for _, ln := range r.Equal {
 		if a[ln] != b[ln] {
 			return false
 		}
@@ -158,26 +148,26 @@ func equalOn(r *inhibit.InhibitRule, a, b model.LabelSet) bool {
 
 // Muted reports whether a route is outside its active time intervals or
 // inside one of its mute time intervals at t, and names the interval.
-func (c *Config) muted(r *dispatch.Route, t time.Time) (bool, string) {
+func (c *Config) muted(r *amconfig.Route, t time.Time) (bool, string) {
 	t = t.UTC() // an interval without location: is in UTC, as Alertmanager documents
-	for _, name := range r.RouteOpts.MuteTimeIntervals {
+	for _, name := range r.MuteTimeIntervals {
 		for _, ti := range c.intervals[name] {
 			if ti.ContainsTime(t) {
 				return true, "mute_time_intervals " + name
 			}
 		}
 	}
-	if len(r.RouteOpts.ActiveTimeIntervals) == 0 {
+	if len(r.ActiveTimeIntervals) == 0 {
 		return false, ""
 	}
-	for _, name := range r.RouteOpts.ActiveTimeIntervals {
+	for _, name := range r.ActiveTimeIntervals {
 		for _, ti := range c.intervals[name] {
 			if ti.ContainsTime(t) {
 				return false, ""
 			}
 		}
 	}
-	return true, "outside active_time_intervals " + strings.Join(r.RouteOpts.ActiveTimeIntervals, ", ")
+	return true, "outside active_time_intervals " + strings.Join(r.ActiveTimeIntervals, ", ")
 }
 
 // TimeMuted reports whether the matched route is muted by its time

@@ -62,7 +62,7 @@ func TestRouteCLI(t *testing.T) {
 		{"bad_labels", []string{"route", "--config", withRouting, "--labels", `owner=~team`}, exitUsage, "only name=value pairs"},
 		{"missing", []string{"route", "--labels", `a=b`}, exitUsage, "--config and --labels are required"},
 		{"extra_args", []string{"route", "--config", withRouting, "--labels", `a=b`, "x"}, exitUsage, `unexpected arguments ["x"]`},
-		{"bad_routing", []string{"route", "--config", bad, "--labels", `a=b`}, exitUsage, `undefined-receiver.yml:5:15: undefined receiver "nobody"`},
+		{"bad_routing", []string{"route", "--config", bad, "--labels", `a=b`}, exitUsage, `undefined-receiver.yml:5:15: route.routes[0].receiver: undefined receiver "nobody"`},
 		{"bad_config", []string{"route", "--config", typo, "--labels", `a=b`}, exitUsage, `hlalert.yaml:8:3: notify: unknown key "routing_fil"`},
 	}
 	for _, tc := range tests {

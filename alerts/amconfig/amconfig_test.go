@@ -1,0 +1,91 @@
+package amconfig
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestLoadBad pins the errors of each bad file (testdata/bad/*.yml, golden
+// *.err): every one an *yamlnode.Error at file:line:col, all reported.
+func TestLoadBad(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad configs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(f, "testdata", data)
+			if err == nil {
+				t.Fatal("Load: no error for a bad config")
+			}
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
+			}
+			var b strings.Builder
+			for _, e := range errs {
+				var ye *yamlnode.Error
+				if !errors.As(e, &ye) || ye.Pos.File != f {
+					t.Errorf("not a positioned error in %s: %v", f, e)
+				}
+				b.WriteString(e.Error() + "\n")
+			}
+			golden := strings.TrimSuffix(f, ".yml") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", b.String(), want)
+			}
+		})
+	}
+}
+
+func TestTemplatesResolveAgainstDir(t *testing.T) {
+	c, err := Load("x.yml", "/etc/hl", []byte("templates: ['t/*.tmpl', '/abs/*.tmpl']\nroute: {receiver: a}\nreceivers: [{name: a}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/etc/hl/t/*.tmpl", "/abs/*.tmpl"}; strings.Join(c.Templates, " ") != strings.Join(want, " ") {
+		t.Errorf("Templates = %q, want %q", c.Templates, want)
+	}
+}
+
+func TestSendResolvedOnlyWhenSet(t *testing.T) {
+	c, err := Load("x.yml", ".", []byte(`
+route: {receiver: a}
+receivers:
+- name: a
+  email_configs:
+  - {to: a@x, from: b@x, smarthost: 'h:25'}
+  - {to: a@x, from: b@x, smarthost: 'h:25', send_resolved: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecs := c.Receivers[0].Email
+	if ecs[0].SendResolved != nil || ecs[1].SendResolved == nil || *ecs[1].SendResolved {
+		t.Errorf("send_resolved: %v %v, want unset and false", ecs[0].SendResolved, ecs[1].SendResolved)
+	}
+	if ecs[1].Pos.Line != 7 || ecs[1].Pos.Col != 5 {
+		t.Errorf("second email config at %v, want line 7 col 5", ecs[1].Pos)
+	}
+}
