@@ -23,7 +23,8 @@
 #        LDFLAGS              -ldflags for building hlalert (e.g. "-s -w")
 #        RESIDENCY            when 1, prints which ELF sections and .text
 #                             modules of both daemons are resident
-#                             (.ci/bench/residency; reads /proc/PID/pagemap)
+#                             (.ci/bench/residency; reads /proc/PID/pagemap;
+#                             RESIDENCY_TOP rows, default 20)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -167,9 +168,9 @@ fi
 
 if [[ ${RESIDENCY:-} == 1 ]]; then
   echo "== hlalert: resident pages of its executable"
-  "$work/residency" "$hpid" 20
+  "$work/residency" "$hpid" "${RESIDENCY_TOP:-20}"
   echo "== vmalert: resident pages of its executable"
-  "$work/residency" "$vapid" 20
+  "$work/residency" "$vapid" "${RESIDENCY_TOP:-20}"
 fi
 
 firing=$(curl -fsS "http://127.0.0.1:$hport/api/v1/alerts" | grep -o '"state":"firing"' | wc -l || true)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/lokipush"
 )
@@ -59,12 +59,12 @@ evaluation_interval: 1s
 	}
 	ctx := context.Background()
 	now := time.Now()
-	err = pc.Push(ctx, []push.Stream{
-		{Labels: `{job="systemd-journal", host="nas", level="error"}`, Entries: []push.Entry{
+	err = pc.Push(ctx, []lokiproto.Stream{
+		{Labels: `{job="systemd-journal", host="nas", level="error"}`, Entries: []lokiproto.Entry{
 			{Timestamp: now, Line: "Out of memory: Killed process 4242 (immich) total-vm:8123456kB, anon-rss:3456789kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:9000kB oom_score_adj:0"},
 			{Timestamp: now.Add(-time.Hour), Line: "Out of memory: Killed process 1 (too-old) total-vm:1kB"},
 		}},
-		{Labels: `{job="systemd-journal", host="nas", unit="sshd.service", level="info"}`, Entries: []push.Entry{
+		{Labels: `{job="systemd-journal", host="nas", unit="sshd.service", level="info"}`, Entries: []lokiproto.Entry{
 			{Timestamp: now, Line: "Accepted publickey for admin from 192.168.1.10 port 50122 ssh2"},
 		}},
 	})
@@ -94,7 +94,7 @@ evaluation_interval: 1s
 	}
 
 	// A stream with a bad label set is refused with 400.
-	err = pc.Push(ctx, []push.Stream{{Labels: `{job=~"x"}`, Entries: []push.Entry{{Timestamp: time.Now(), Line: "x"}}}})
+	err = pc.Push(ctx, []lokiproto.Stream{{Labels: `{job=~"x"}`, Entries: []lokiproto.Entry{{Timestamp: time.Now(), Line: "x"}}}})
 	var he *lokipush.HTTPError
 	if !asHTTPError(err, &he) || he.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad labels: got %v, want HTTP 400", err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
 	"github.com/hlalert/hlalert/alerts/lokipush"
@@ -67,15 +67,15 @@ func TestLokiAgainstRealLoki(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().Truncate(time.Second)
-	var entries []push.Entry
+	var entries []lokiproto.Entry
 	for i := range 5 {
 		line := "backup finished"
 		if i%2 == 0 {
 			line = "backup FAILED: repository locked"
 		}
-		entries = append(entries, push.Entry{Timestamp: now.Add(time.Duration(i-10) * time.Second), Line: line})
+		entries = append(entries, lokiproto.Entry{Timestamp: now.Add(time.Duration(i-10) * time.Second), Line: line})
 	}
-	if err := pc.Push(ctx, []push.Stream{{Labels: `{job="systemd", unit="restic-backup.service"}`, Entries: entries}}); err != nil {
+	if err := pc.Push(ctx, []lokiproto.Stream{{Labels: `{job="systemd", unit="restic-backup.service"}`, Entries: entries}}); err != nil {
 		t.Fatal(err)
 	}
 	l, err := NewLoki(LokiOptions{URL: srv.URL})

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/config"
 	"github.com/hlalert/hlalert/alerts/datasource"
@@ -286,8 +286,8 @@ func TestIntegrationLoki(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pc.Push(context.Background(), []push.Stream{{Labels: `{job="systemd", unit="restic-backup.service"}`,
-		Entries: []push.Entry{{Timestamp: time.Now(), Line: "backup FAILED: repository locked"}}}}); err != nil {
+	if err := pc.Push(context.Background(), []lokiproto.Stream{{Labels: `{job="systemd", unit="restic-backup.service"}`,
+		Entries: []lokiproto.Entry{{Timestamp: time.Now(), Line: "backup FAILED: repository locked"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "BackupFailed fires", func() (bool, string) {

@@ -19,15 +19,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/hlalert/hlalert/alerts/alert"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 	"github.com/hlalert/hlalert/alerts/lokipush"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Pusher sends streams to Loki; *lokipush.Client is one.
 type Pusher interface {
-	Push(ctx context.Context, streams []push.Stream) error
+	Push(ctx context.Context, streams []lokiproto.Stream) error
 }
 
 // Options configures a History.
@@ -377,9 +377,9 @@ func encodeLine(c alert.StateChange) string {
 
 // Streams groups changes into Loki streams labelled
 // {job, alertname, group}, entries in time order.
-func Streams(job string, changes []alert.StateChange) []push.Stream {
+func Streams(job string, changes []alert.StateChange) []lokiproto.Stream {
 	idx := map[string]int{}
-	var out []push.Stream
+	var out []lokiproto.Stream
 	for _, c := range changes {
 		alertname := c.Alert.Labels.Get(alert.NameLabel)
 		if alertname == "" {
@@ -390,12 +390,12 @@ func Streams(job string, changes []alert.StateChange) []push.Stream {
 		if !ok {
 			i = len(out)
 			idx[sel] = i
-			out = append(out, push.Stream{Labels: sel})
+			out = append(out, lokiproto.Stream{Labels: sel})
 		}
-		out[i].Entries = append(out[i].Entries, push.Entry{Timestamp: c.At, Line: encodeLine(c)})
+		out[i].Entries = append(out[i].Entries, lokiproto.Entry{Timestamp: c.At, Line: encodeLine(c)})
 	}
 	for i := range out {
-		slices.SortStableFunc(out[i].Entries, func(a, b push.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
+		slices.SortStableFunc(out[i].Entries, func(a, b lokiproto.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
 	}
 	return out
 }

@@ -15,8 +15,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/hlalert/hlalert/alerts/alert"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 	"github.com/hlalert/hlalert/alerts/lokipush"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -74,11 +74,11 @@ type fakePusher struct {
 	down     int
 	err      error
 	block    chan struct{}
-	accepted []push.Entry
+	accepted []lokiproto.Entry
 	calls    []time.Time
 }
 
-func (f *fakePusher) Push(ctx context.Context, streams []push.Stream) error {
+func (f *fakePusher) Push(ctx context.Context, streams []lokiproto.Stream) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, time.Now())
 	block := f.block

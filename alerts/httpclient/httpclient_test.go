@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/amhandoff"
 	"github.com/hlalert/hlalert/alerts/config"
@@ -189,7 +189,7 @@ var clients = []client{
 			if err != nil {
 				return err
 			}
-			return p.Push(ctx, []push.Stream{{Labels: `{job="hlalert"}`, Entries: []push.Entry{{Timestamp: time.Unix(1700000000, 0), Line: "probe"}}}})
+			return p.Push(ctx, []lokiproto.Stream{{Labels: `{job="hlalert"}`, Entries: []lokiproto.Entry{{Timestamp: time.Unix(1700000000, 0), Line: "probe"}}}})
 		},
 	},
 	{

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
 	"github.com/hlalert/hlalert/alerts/lokipush"
@@ -127,7 +127,7 @@ func TestRealLoki(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := pc.Push(ctx, []push.Stream{{Labels: `{job="systemd", unit="sshd.service"}`, Entries: []push.Entry{{Timestamp: now, Line: "accepted"}}}}); err != nil {
+	if err := pc.Push(ctx, []lokiproto.Stream{{Labels: `{job="systemd", unit="sshd.service"}`, Entries: []lokiproto.Entry{{Timestamp: now, Line: "accepted"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	// A stream with more labels than limits_config allows (15) is
@@ -136,7 +136,7 @@ func TestRealLoki(t *testing.T) {
 	for i := range 20 {
 		labels = append(labels, fmt.Sprintf("l%d=%q", i, "v"))
 	}
-	if err := pc.Push(ctx, []push.Stream{{Labels: "{" + strings.Join(labels, ", ") + "}", Entries: []push.Entry{{Timestamp: now, Line: "too many labels"}}}}); err == nil {
+	if err := pc.Push(ctx, []lokiproto.Stream{{Labels: "{" + strings.Join(labels, ", ") + "}", Entries: []lokiproto.Entry{{Timestamp: now, Line: "too many labels"}}}}); err == nil {
 		t.Fatal("Loki accepted a stream with 20 labels")
 	}
 	resp, err := http.Get(srv.URL + "/loki/api/v1/labels")

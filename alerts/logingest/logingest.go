@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hlalert/hlalert/alerts/logstream"
@@ -167,7 +167,7 @@ func (e unsupportedTypeError) Error() string { return string(e) }
 
 // decode reads a push body: protobuf+snappy (application/x-protobuf, the
 // default) or JSON (application/json, optionally gzip-encoded).
-func decode(req *http.Request) ([]push.Stream, error) {
+func decode(req *http.Request) ([]lokiproto.Stream, error) {
 	body := io.LimitReader(req.Body, MaxBodyBytes+1)
 	if ce := req.Header.Get("Content-Encoding"); ce == "gzip" {
 		zr, err := gzip.NewReader(body)
@@ -199,7 +199,7 @@ func decode(req *http.Request) ([]push.Stream, error) {
 	return nil, unsupportedTypeError(fmt.Sprintf("content type %q not supported: want application/x-protobuf (snappy) or application/json", ct))
 }
 
-func decodeProto(raw []byte) ([]push.Stream, error) {
+func decodeProto(raw []byte) ([]lokiproto.Stream, error) {
 	n, err := snappy.DecodedLen(raw)
 	if err != nil {
 		return nil, fmt.Errorf("snappy body: %w", err)
@@ -211,20 +211,16 @@ func decodeProto(raw []byte) ([]push.Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snappy body: %w", err)
 	}
-	var pr push.PushRequest
-	if err := pr.Unmarshal(dec); err != nil {
+	streams, err := lokiproto.Unmarshal(dec)
+	if err != nil {
 		return nil, fmt.Errorf("protobuf body: %w", err)
 	}
-	// Unmarshal's strings alias dec; the store must not pin or share it.
-	for i := range pr.Streams {
-		s := &pr.Streams[i]
-		s.Labels = strings.Clone(s.Labels)
-		for j := range s.Entries {
-			s.Entries[j].Line = strings.Clone(s.Entries[j].Line)
-			s.Entries[j].StructuredMetadata, s.Entries[j].Parsed = nil, nil
+	for i := range streams {
+		for j := range streams[i].Entries {
+			streams[i].Entries[j].StructuredMetadata = nil
 		}
 	}
-	return pr.Streams, nil
+	return streams, nil
 }
 
 // jsonPush is Loki's JSON push body: {"streams": [{"stream": {...},
@@ -236,15 +232,15 @@ type jsonPush struct {
 	} `json:"streams"`
 }
 
-func decodeJSON(raw []byte) ([]push.Stream, error) {
+func decodeJSON(raw []byte) ([]lokiproto.Stream, error) {
 	var jp jsonPush
 	if err := json.Unmarshal(raw, &jp); err != nil {
 		return nil, fmt.Errorf("JSON body: %w", err)
 	}
-	out := make([]push.Stream, 0, len(jp.Streams))
+	out := make([]lokiproto.Stream, 0, len(jp.Streams))
 	for i, s := range jp.Streams {
 		ls := series.FromMap(s.Stream)
-		ps := push.Stream{Labels: ls.String()}
+		ps := lokiproto.Stream{Labels: ls.String()}
 		for j, v := range s.Values {
 			if len(v) < 2 || len(v) > 3 {
 				return nil, fmt.Errorf("JSON body: streams[%d].values[%d]: want [\"<unix ns>\", \"<line>\"] (and structured metadata), got %d items", i, j, len(v))
@@ -260,7 +256,7 @@ func decodeJSON(raw []byte) ([]push.Stream, error) {
 			if err := json.Unmarshal(v[1], &line); err != nil {
 				return nil, fmt.Errorf("JSON body: streams[%d].values[%d]: line: want a string: %w", i, j, err)
 			}
-			ps.Entries = append(ps.Entries, push.Entry{Timestamp: time.Unix(0, ns), Line: line})
+			ps.Entries = append(ps.Entries, lokiproto.Entry{Timestamp: time.Unix(0, ns), Line: line})
 		}
 		out = append(out, ps)
 	}
@@ -270,7 +266,7 @@ func decodeJSON(raw []byte) ([]push.Stream, error) {
 // Ingest keeps what the rules read of the streams: lines newer than
 // now - Retention, up to MaxBytes. A stream with bad labels is an error
 // (its lines are counted as invalid); the other streams are kept.
-func (r *Receiver) Ingest(streams []push.Stream) error {
+func (r *Receiver) Ingest(streams []lokiproto.Stream) error {
 	now := r.opts.Now()
 	ret := r.opts.Retention()
 	oldest := now.Add(-ret)

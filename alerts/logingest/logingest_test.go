@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -36,9 +37,17 @@ func newReceiver(t testing.TB, retention time.Duration, maxBytes int64) (*Receiv
 	return r, st, reg
 }
 
-func protoBody(t testing.TB, streams []push.Stream) []byte {
+func protoBody(t testing.TB, streams []lokiproto.Stream) []byte {
 	t.Helper()
-	req := push.PushRequest{Streams: streams}
+	// Encoded by Loki's own push package, as Alloy and promtail send it.
+	var req push.PushRequest
+	for _, s := range streams {
+		ps := push.Stream{Labels: s.Labels}
+		for _, e := range s.Entries {
+			ps.Entries = append(ps.Entries, push.Entry{Timestamp: e.Timestamp, Line: e.Line})
+		}
+		req.Streams = append(req.Streams, ps)
+	}
 	raw, err := req.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +70,9 @@ func post(h http.Handler, ct, ce string, body []byte) *httptest.ResponseRecorder
 
 func TestPushProtobufAndJSON(t *testing.T) {
 	r, st, reg := newReceiver(t, 10*time.Minute, 0)
-	body := protoBody(t, []push.Stream{{
+	body := protoBody(t, []lokiproto.Stream{{
 		Labels: `{job="systemd-journal", host="nas", unit="sshd.service"}`,
-		Entries: []push.Entry{
+		Entries: []lokiproto.Entry{
 			{Timestamp: t0.Add(-time.Minute), Line: "Failed password for root from 203.0.113.7 port 41234 ssh2"},
 			{Timestamp: t0.Add(-time.Hour), Line: "too old"},
 		},
@@ -114,8 +123,8 @@ func TestPushRefusals(t *testing.T) {
 		{"not protobuf", "application/x-protobuf", "", snappy.Encode(nil, []byte{0xff, 0xff, 0xff}), 400, "protobuf body"},
 		{"bad json", "application/json", "", []byte(`{"streams":[{"stream":{},"values":[["1"]]}]}`), 400, "want [\"<unix ns>\", \"<line>\"]"},
 		{"bad json time", "application/json", "", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["yesterday","x"]]}]}`), 400, "want Unix nanoseconds"},
-		{"bad labels", "application/x-protobuf", "", protoBody(t, []push.Stream{{Labels: `{job=~"x"}`, Entries: []push.Entry{{Timestamp: t0, Line: "x"}}}}), 400, "label job: want ="},
-		{"no labels", "application/x-protobuf", "", protoBody(t, []push.Stream{{Labels: `{}`, Entries: []push.Entry{{Timestamp: t0, Line: "x"}}}}), 400, "stream labels"},
+		{"bad labels", "application/x-protobuf", "", protoBody(t, []lokiproto.Stream{{Labels: `{job=~"x"}`, Entries: []lokiproto.Entry{{Timestamp: t0, Line: "x"}}}}), 400, "label job: want ="},
+		{"no labels", "application/x-protobuf", "", protoBody(t, []lokiproto.Stream{{Labels: `{}`, Entries: []lokiproto.Entry{{Timestamp: t0, Line: "x"}}}}), 400, "stream labels"},
 		{"content type", "text/plain", "", []byte("x"), 415, "content type"},
 		{"encoding", "application/json", "br", []byte("x"), 415, "content encoding"},
 	} {
@@ -130,7 +139,7 @@ func TestPushRefusals(t *testing.T) {
 
 func TestNoRulesKeepsNothing(t *testing.T) {
 	r, st, _ := newReceiver(t, 0, 0)
-	if err := r.Ingest([]push.Stream{{Labels: `{job="x"}`, Entries: []push.Entry{{Timestamp: t0, Line: "x"}}}}); err != nil {
+	if err := r.Ingest([]lokiproto.Stream{{Labels: `{job="x"}`, Entries: []lokiproto.Entry{{Timestamp: t0, Line: "x"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if s := st.Stats(); s.Entries != 0 {
@@ -171,13 +180,13 @@ func flood(t testing.TB, h http.Handler, total int) (lines, pushed int) {
 	units := []string{"sshd.service", "init.scope", "zfs-zed.service", "restic-backups-photos.service"}
 	ts := t0.Add(-30 * time.Minute)
 	for pushed < total {
-		var streams []push.Stream
+		var streams []lokiproto.Stream
 		for i := range 10 {
-			s := push.Stream{Labels: fmt.Sprintf(`{job="systemd-journal", host=%q, unit=%q, level="info"}`, hosts[i%3], units[i%4])}
+			s := lokiproto.Stream{Labels: fmt.Sprintf(`{job="systemd-journal", host=%q, unit=%q, level="info"}`, hosts[i%3], units[i%4])}
 			for range 100 {
 				ts = ts.Add(time.Millisecond)
 				line := fmt.Sprintf("Failed password for invalid user admin%d from 203.0.113.%d port %d ssh2", lines, lines%250, 40000+lines%20000)
-				s.Entries = append(s.Entries, push.Entry{Timestamp: ts, Line: line})
+				s.Entries = append(s.Entries, lokiproto.Entry{Timestamp: ts, Line: line})
 				lines++
 				pushed += len(line)
 			}

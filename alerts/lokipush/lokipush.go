@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/golang/snappy"
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 )
 
 // Options configures the client.
@@ -43,12 +43,8 @@ func New(opts Options) (*Client, error) {
 
 // Push sends the streams in one request. Each stream's Labels is a LogQL
 // label set such as `{job="hlalert"}`.
-func (c *Client) Push(ctx context.Context, streams []push.Stream) error {
-	req := push.PushRequest{Streams: streams}
-	raw, err := req.Marshal()
-	if err != nil {
-		return fmt.Errorf("loki push: encode: %w", err)
-	}
+func (c *Client) Push(ctx context.Context, streams []lokiproto.Stream) error {
+	raw := lokiproto.Marshal(streams)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(snappy.Encode(nil, raw)))
 	if err != nil {
 		return fmt.Errorf("loki push: build request: %w", err)

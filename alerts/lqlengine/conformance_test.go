@@ -32,7 +32,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
 	"github.com/hlalert/hlalert/alerts/logstream"
@@ -281,12 +281,12 @@ func TestConformance(t *testing.T) {
 	gen := generateStreams(start)
 
 	st := logstream.NewStore()
-	var streams []push.Stream
+	var streams []lokiproto.Stream
 	total := 0
 	for _, gs := range gen {
-		ps := push.Stream{Labels: streamSelector(gs.Labels)}
+		ps := lokiproto.Stream{Labels: streamSelector(gs.Labels)}
 		for _, e := range gs.Entries {
-			ps.Entries = append(ps.Entries, push.Entry{Timestamp: e.T, Line: e.Line})
+			ps.Entries = append(ps.Entries, lokiproto.Entry{Timestamp: e.T, Line: e.Line})
 			if err := st.Append(gs.Labels, logstream.Entry{T: e.T, Line: e.Line}); err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
+	"github.com/hlalert/hlalert/alerts/lokiproto"
 
 	"github.com/hlalert/hlalert/alerts/datasource"
 	"github.com/hlalert/hlalert/alerts/internal/realserver"
@@ -125,11 +125,11 @@ func BenchmarkLogQLSuiteVsLoki(b *testing.B) {
 			b.Fatal(err)
 		}
 		begin := time.Now()
-		var streams []push.Stream
+		var streams []lokiproto.Stream
 		for _, s := range t.InputStreams {
-			ps := push.Stream{Labels: s.Labels.String()}
+			ps := lokiproto.Stream{Labels: s.Labels.String()}
 			for _, e := range s.Entries {
-				ps.Entries = append(ps.Entries, push.Entry{Timestamp: start(i).Add(e.At), Line: e.Line})
+				ps.Entries = append(ps.Entries, lokiproto.Entry{Timestamp: start(i).Add(e.At), Line: e.Line})
 			}
 			streams = append(streams, ps)
 		}
