@@ -89,3 +89,27 @@ receivers:
 		t.Errorf("second email config at %v, want line 7 col 5", ecs[1].Pos)
 	}
 }
+
+// TestREADMEExample loads the README's alertmanager.yml example, so that
+// what the documentation shows is what hlalert accepts.
+func TestREADMEExample(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "```yaml\n# alertmanager.yml\n")
+	if !ok {
+		t.Fatal("README has no ```yaml block starting with # alertmanager.yml")
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("unterminated block")
+	}
+	c, err := Load("README.md alertmanager.yml", ".", []byte(block))
+	if err != nil {
+		t.Fatalf("the README's example does not load:\n%v", err)
+	}
+	if len(c.Receivers) < 2 || len(c.TimeIntervals) == 0 || len(c.InhibitRules) == 0 {
+		t.Errorf("example parsed to %d receivers, %d time intervals, %d inhibit rules", len(c.Receivers), len(c.TimeIntervals), len(c.InhibitRules))
+	}
+}
