@@ -7,9 +7,11 @@
 package yamlnode
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -116,6 +118,21 @@ func (r Reader) Bool(n *yaml.Node, what string) (bool, bool) {
 	return b, true
 }
 
+// Duration reads a Go duration (30s, 1m30s, 1h).
+func (r Reader) Duration(n *yaml.Node, what string) (time.Duration, bool) {
+	n = Resolve(n)
+	if n.Kind != yaml.ScalarNode || IsNull(n) {
+		r.errorf(n, "%s: expected a duration like 30s or 1m, got %s", what, r.KindName(n))
+		return 0, false
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil {
+		r.errorf(n, "%s: expected a duration like 30s or 1m, got %q", what, n.Value)
+		return 0, false
+	}
+	return d, true
+}
+
 // Field is one key of a mapping and its value (aliases resolved).
 type Field struct{ Key, Value *yaml.Node }
 
@@ -141,6 +158,9 @@ type Issue struct {
 type Mapping struct {
 	// Allowed lists the keys that may be set.
 	Allowed []string
+	// AnyKey accepts every key (a map of names to values): Allowed is
+	// not consulted.
+	AnyKey bool
 	// NullIsEmpty reads null as an empty mapping; otherwise it is
 	// NotMapping.
 	NullIsEmpty bool
@@ -182,7 +202,7 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 			merged = append(merged, v)
 			continue
 		}
-		if !slices.Contains(m.Allowed, k.Value) {
+		if !m.AnyKey && !slices.Contains(m.Allowed, k.Value) {
 			report(Issue{Problem: UnknownKey, Node: k})
 			continue
 		}
@@ -207,4 +227,34 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		}
 	}
 	return out, true
+}
+
+// Check is Fields reporting each problem to report in the one wording all
+// decoders use, what naming the mapping:
+//
+//	what: expected a mapping, got a list
+//	what: keys must be strings, got a mapping
+//	what: unknown key "x" (known: a, b, c)
+//	what: key "x" repeated (first at line 3)
+func (m Mapping) Check(n *yaml.Node, what string, report func(n *yaml.Node, msg string)) (map[string]Field, bool) {
+	return m.Fields(n, func(is Issue) {
+		k := is.Node
+		switch is.Problem {
+		case NotMapping:
+			report(k, fmt.Sprintf("%s: expected a mapping, got %s", what, KindName(k, "an unexpected node")))
+		case KeyNotString:
+			report(k, fmt.Sprintf("%s: keys must be strings, got %s", what, KindName(k, "an unexpected node")))
+		case UnknownKey:
+			report(k, UnknownKeyMsg(what, k.Value, m.Allowed))
+		case RepeatedKey:
+			report(k, fmt.Sprintf("%s: key %q repeated (first at line %d)", what, k.Value, is.Prev.Line))
+		}
+	})
+}
+
+// UnknownKeyMsg words an unknown key of the mapping what, listing the known
+// keys sorted: what: unknown key "x" (known: a, b, c).
+func UnknownKeyMsg(what, key string, known []string) string {
+	list := cmp.Or(strings.Join(slices.Sorted(slices.Values(known)), ", "), "none")
+	return fmt.Sprintf("%s: unknown key %q (known: %s)", what, key, list)
 }
