@@ -139,17 +139,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // overriding is an error: see strMap).
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
 	m := yamlnode.Mapping{Allowed: allowed, NullIsEmpty: true, Merge: true}
-	fs, _ := m.Fields(n, func(is yamlnode.Issue) {
-		k := is.Node
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			d.errorf(k, "%s: want a mapping, got %s", what, kindName(k))
-		case yamlnode.UnknownKey:
-			d.errorf(k, "%s: unknown field %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))
-		case yamlnode.RepeatedKey:
-			d.errorf(k, "%s: field %q repeated", what, k.Value)
-		}
-	})
+	fs, _ := m.Check(n, what, func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) })
 	out := make(map[string]*yaml.Node, len(fs))
 	for k, f := range fs {
 		out[k] = f.Value
@@ -207,10 +197,11 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: want a mapping, got %s", what, kindName(n))
+		d.errorf(n, "%s", yamlnode.NotMappingMsg(what, n))
 		return nil
 	}
 	m := make(map[string]string, len(n.Content)/2)
+	first := map[string]int{}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -218,8 +209,10 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 			merges = append(merges, v)
 			continue
 		}
-		if _, dup := m[k.Value]; dup {
-			d.errorf(k, "%s: key %q repeated", what, k.Value)
+		if line, dup := first[k.Value]; dup {
+			d.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
+		} else {
+			first[k.Value] = k.Line
 		}
 		m[k.Value] = d.str(v, what+"."+k.Value)
 	}

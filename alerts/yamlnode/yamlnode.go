@@ -241,13 +241,13 @@ func (m Mapping) Check(n *yaml.Node, what string, report func(n *yaml.Node, msg 
 		k := is.Node
 		switch is.Problem {
 		case NotMapping:
-			report(k, fmt.Sprintf("%s: expected a mapping, got %s", what, KindName(k, "an unexpected node")))
+			report(k, NotMappingMsg(what, k))
 		case KeyNotString:
 			report(k, fmt.Sprintf("%s: keys must be strings, got %s", what, KindName(k, "an unexpected node")))
 		case UnknownKey:
 			report(k, UnknownKeyMsg(what, k.Value, m.Allowed))
 		case RepeatedKey:
-			report(k, fmt.Sprintf("%s: key %q repeated (first at line %d)", what, k.Value, is.Prev.Line))
+			report(k, RepeatedKeyMsg(what, k.Value, is.Prev.Line))
 		}
 	})
 }
@@ -257,4 +257,16 @@ func (m Mapping) Check(n *yaml.Node, what string, report func(n *yaml.Node, msg 
 func UnknownKeyMsg(what, key string, known []string) string {
 	list := cmp.Or(strings.Join(slices.Sorted(slices.Values(known)), ", "), "none")
 	return fmt.Sprintf("%s: unknown key %q (known: %s)", what, key, list)
+}
+
+// RepeatedKeyMsg words a key set again in the mapping what, first set at
+// line first: what: key "x" repeated (first at line 3).
+func RepeatedKeyMsg(what, key string, first int) string {
+	return fmt.Sprintf("%s: key %q repeated (first at line %d)", what, key, first)
+}
+
+// NotMappingMsg words a node n that should be the mapping what:
+// what: expected a mapping, got a list.
+func NotMappingMsg(what string, n *yaml.Node) string {
+	return fmt.Sprintf("%s: expected a mapping, got %s", what, KindName(n, "an unexpected node"))
 }
