@@ -57,7 +57,13 @@ type decodeState struct {
 	Reader
 	file string
 	errs []error
+	// steps counts the values decoded: aliases may make a small file
+	// stand for a huge value (a list of aliases of lists of aliases).
+	steps int
 }
+
+// maxDecodeSteps bounds the values one Decode decodes.
+const maxDecodeSteps = 1_000_000
 
 func (s *decodeState) report(n *yaml.Node, msg string) {
 	s.errs = append(s.errs, Errorf(At(s.file, n), "%s", msg))
@@ -72,6 +78,12 @@ var (
 // value decodes n into v (settable), dispatching on v's type.
 func (s *decodeState) value(n *yaml.Node, what string, v reflect.Value) {
 	n = Resolve(n)
+	if s.steps++; s.steps > maxDecodeSteps {
+		if s.steps == maxDecodeSteps+1 {
+			s.errorf(n, "%s: aliases expand to more than %d values", what, maxDecodeSteps)
+		}
+		return
+	}
 	if IsNull(n) {
 		return
 	}

@@ -238,3 +238,27 @@ func TestDecoderNeedsStructPointer(t *testing.T) {
 		t.Error("decoded into a struct value")
 	}
 }
+
+// Aliases of lists of aliases stand for more values than Decode decodes.
+func TestDecoderAliasBomb(t *testing.T) {
+	type leaf struct {
+		S []string `yaml:"s"`
+	}
+	type mid struct {
+		L []leaf `yaml:"l"`
+	}
+	type top struct {
+		M []mid `yaml:"m"`
+	}
+	row := func(alias string, n int) string { return "[" + strings.TrimSuffix(strings.Repeat(alias+", ", n), ", ") + "]" }
+	src := "s: &s " + row("x", 200) + "\nl: &l " + row("{s: *s}", 200) + "\nm: " + row("{l: *l}", 200) + "\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var v top
+	err := Decoder{File: "f.yaml", Known: []string{"s", "l"}}.Decode(doc.Content[0], "sec", &v)
+	if err == nil || !strings.Contains(err.Error(), "aliases expand to more than 1000000 values") || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("got %v", err)
+	}
+}

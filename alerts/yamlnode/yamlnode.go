@@ -179,6 +179,14 @@ type Mapping struct {
 // problem to report in file order (merged mappings after the explicit
 // keys). ok is false when n is not a mapping.
 func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Field, ok bool) {
+	return m.fields(n, report, map[*yaml.Node]bool{})
+}
+
+// fields is Fields; merged holds the mappings merged so far in this walk:
+// one merged again adds no key (its keys are all set by then), so it is
+// skipped, which keeps anchors merged into anchors (<<: [*a, *a] a few
+// levels deep) from taking exponential time.
+func (m Mapping) fields(n *yaml.Node, report func(Issue), merged map[*yaml.Node]bool) (map[string]Field, bool) {
 	n = Resolve(n)
 	if m.NullIsEmpty && IsNull(n) {
 		return map[string]Field{}, true
@@ -188,7 +196,7 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		return nil, false
 	}
 	out := map[string]Field{}
-	var merged []*yaml.Node
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], Resolve(n.Content[i+1])
 		if m.ResolveKeys {
@@ -199,7 +207,7 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 			continue
 		}
 		if m.Merge && k.Tag == "!!merge" {
-			merged = append(merged, v)
+			merges = append(merges, v)
 			continue
 		}
 		if !m.AnyKey && !slices.Contains(m.Allowed, k.Value) {
@@ -212,13 +220,17 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		}
 		out[k.Value] = Field{k, v}
 	}
-	for _, src := range merged {
+	for _, src := range merges {
 		srcs := []*yaml.Node{src}
 		if src.Kind == yaml.SequenceNode {
 			srcs = src.Content
 		}
 		for _, s := range srcs {
-			mf, _ := m.Fields(s, report)
+			if s = Resolve(s); merged[s] {
+				continue
+			}
+			merged[s] = true
+			mf, _ := m.fields(s, report, merged)
 			for k, f := range mf {
 				if _, set := out[k]; !set {
 					out[k] = f

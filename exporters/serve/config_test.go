@@ -79,3 +79,41 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("empty config: %v %+v", err, empty)
 	}
 }
+
+// Serving keys may come through a merge; a path reached through an alias
+// or a merge is resolved against the config's folder once.
+func TestSectionMergeAndPaths(t *testing.T) {
+	src := `collectors:
+  backup:
+    <<: {interval: 5m}
+    cache_dir: &dir cache
+    repositories:
+      - &nas {name: nas, password_file: secrets/nas}
+      - {<<: *nas, name: copy}
+      - {name: other, password_file: *dir}
+`
+	cfg, err := serve.Load([]byte(src), "c.yaml", "/etc/hlexporter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := cfg.Section("backup")
+	if b.Interval != 5*time.Minute {
+		t.Errorf("interval %s, want 5m (merged)", b.Interval)
+	}
+	var bc struct {
+		backupLike `yaml:",inline"`
+		CacheDir   string `yaml:"cache_dir"`
+	}
+	if err := b.Decode(&bc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range bc.Repositories {
+		got = append(got, r.Name+"="+r.PasswordFile)
+	}
+	got = append(got, "cache_dir="+bc.CacheDir)
+	want := "nas=/etc/hlexporter/secrets/nas copy=/etc/hlexporter/secrets/nas other=/etc/hlexporter/cache cache_dir=/etc/hlexporter/cache"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
