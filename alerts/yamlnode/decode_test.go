@@ -250,7 +250,9 @@ func TestDecoderAliasBomb(t *testing.T) {
 	type top struct {
 		M []mid `yaml:"m"`
 	}
-	row := func(alias string, n int) string { return "[" + strings.TrimSuffix(strings.Repeat(alias+", ", n), ", ") + "]" }
+	row := func(alias string, n int) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(alias+", ", n), ", ") + "]"
+	}
 	src := "s: &s " + row("x", 200) + "\nl: &l " + row("{s: *s}", 200) + "\nm: " + row("{l: *l}", 200) + "\n"
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
