@@ -1,9 +1,12 @@
 // Package yamlnode holds the mechanics shared by the strict decoders that
 // walk gopkg.in/yaml.v3 nodes (rule files, test files, the run config, the
 // exporter config): alias resolution, naming a node's kind, typed scalar
-// readers, a mapping walker that checks keys, and the one positioned error
-// all of them return (Error at a Pos, "file:line:col: message"). Readers
-// report problems at nodes; each decoder words them and makes them Errors.
+// readers, a mapping walker that checks keys and words its problems the
+// same for every decoder (Mapping.Check), a decoder of mappings into Go
+// structs by their yaml tags (Decoder, for the exporter's collector
+// sections), and the one positioned error all of them return (Error at a
+// Pos, "file:line:col: message"). Readers report problems at nodes; each
+// decoder makes them Errors.
 package yamlnode
 
 import (
