@@ -164,31 +164,29 @@ func kindName(n *yaml.Node) string {
 	return "a document"
 }
 
+// reader reads scalars and lists as every strict decoder does; null is
+// the empty string or list.
+func (d *decoder) reader() yamlnode.Reader {
+	return yamlnode.Reader{
+		Report:      func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) },
+		OtherKind:   "an alias",
+		NullIsEmpty: true,
+	}
+}
+
 func (d *decoder) str(n *yaml.Node, what string) string {
-	n = yamlnode.Resolve(n)
 	if n == nil {
 		return ""
 	}
-	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, "%s: want a string, got %s", what, kindName(n))
-		return ""
-	}
-	if n.Tag == "!!null" {
-		return ""
-	}
-	return n.Value
+	s, _ := d.reader().Str(n, what)
+	return s
 }
 
 func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
-	n = yamlnode.Resolve(n)
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if n == nil {
 		return nil
 	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s: want a list, got %s", what, kindName(n))
-		return nil
-	}
-	return n.Content
+	return d.reader().List(n, what)
 }
 
 func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
@@ -260,7 +258,7 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 func (d *decoder) float(n *yaml.Node, what string) float64 {
 	var v float64
 	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
-		d.errorf(n, "%s: want a number, got %s", what, kindName(n))
+		d.errorf(n, "%s: expected a number, got %s", what, yamlnode.KindName(n, "an alias"))
 	}
 	return v
 }
