@@ -27,7 +27,8 @@ import (
 // Supported Go types: string, bool, the integer and float kinds,
 // time.Duration (Go syntax: 30s, 1m30s), pointers, slices, maps with
 // string keys, structs (yaml tag options inline, omitempty and "-"), and
-// types with their own UnmarshalYAML or UnmarshalText. Null leaves a value
+// types with their own UnmarshalYAML (yaml.v3's or yaml.v2's) or
+// UnmarshalText. Null leaves a value
 // as it is (zero, nil). Any other type is a programming error, reported
 // as such at the node.
 type Decoder struct {
@@ -72,7 +73,12 @@ func (s *decodeState) report(n *yaml.Node, msg string) {
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
-	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
+	// yaml.v2's interface, which yaml.v3 still calls (Prometheus'
+	// model.Duration has it).
+	v2UnmarshalerType = reflect.TypeFor[interface {
+		UnmarshalYAML(unmarshal func(any) error) error
+	}]()
+	textType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 // value decodes n into v (settable), dispatching on v's type.
@@ -87,7 +93,7 @@ func (s *decodeState) value(n *yaml.Node, what string, v reflect.Value) {
 	if IsNull(n) {
 		return
 	}
-	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+	if pt := reflect.PointerTo(v.Type()); pt.Implements(unmarshalerType) || pt.Implements(v2UnmarshalerType) {
 		s.unmarshaler(n, what, v)
 		return
 	}

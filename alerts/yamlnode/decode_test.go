@@ -27,6 +27,22 @@ func (l *level) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// seconds decodes itself the yaml.v2 way, as model.Duration does.
+type seconds int
+
+func (s *seconds) UnmarshalYAML(unmarshal func(any) error) error {
+	var str string
+	if err := unmarshal(&str); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(str + "s")
+	if err != nil {
+		return fmt.Errorf("not a number of seconds: %q", str)
+	}
+	*s = seconds(d / time.Second)
+	return nil
+}
+
 type common struct {
 	Owner string `yaml:"owner"`
 }
@@ -66,6 +82,7 @@ type sample struct {
 	private string           // not a key
 	Ptrs    []*item          `yaml:"ptrs"`
 	Levels  map[string]level `yaml:"levels"`
+	Secs    seconds          `yaml:"secs"`
 }
 
 func decodeSample(t *testing.T, src string, known ...string) (sample, error) {
@@ -106,6 +123,7 @@ nested: {x: 4}
 default: {new: 2}
 ptrs: [{name: p1}, ~]
 levels: {a: low}
+secs: 90
 `
 	got, err := decodeSample(t, src)
 	if err != nil {
@@ -130,6 +148,7 @@ levels: {a: low}
 		Default: map[string]int{"keep": 1, "new": 2},
 		Ptrs:    []*item{{Name: "p1"}, nil},
 		Levels:  map[string]level{"a": 1},
+		Secs:    90,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -166,7 +185,7 @@ func TestDecoderErrors(t *testing.T) {
 		{"null section", "~", nil, nil},
 		{"not a mapping", "[1]", nil, []string{"f.yaml:1:1: sec: expected a mapping, got a list"}},
 		{"unknown key lists the known ones", "pool: 1\n", []string{"interval"}, []string{
-			`f.yaml:1:1: sec: unknown key "pool" (known: addr, any, b, by_name, d, default, f, i, interval, items, level, levels, list, nested, note, owner, pb, plain, ptrs, s, u8)`}},
+			`f.yaml:1:1: sec: unknown key "pool" (known: addr, any, b, by_name, d, default, f, i, interval, items, level, levels, list, nested, note, owner, pb, plain, ptrs, s, secs, u8)`}},
 		{"skipped and private fields are no keys", "Skipped: 1\nprivate: 2\n", nil, []string{
 			`f.yaml:1:1: sec: unknown key "Skipped"`, `f.yaml:2:1: sec: unknown key "private"`}},
 		{"known keys are not decoded", "interval: [x]\n", []string{"interval"}, nil},
@@ -195,6 +214,9 @@ func TestDecoderErrors(t *testing.T) {
 		{"UnmarshalYAML error at its node", "level: medium\nlevels: {x: [1]}\n", nil, []string{
 			`f.yaml:1:8: sec.level: level "medium" is not low or high`,
 			`f.yaml:2:13: sec.levels.x: level "" is not low or high`,
+		}},
+		{"yaml.v2 UnmarshalYAML error at its node", "s: x\nsecs: [1]\n", nil, []string{
+			"f.yaml:2:7: sec.secs: cannot unmarshal !!seq into string",
 		}},
 		{"UnmarshalText error at its node", "addr: 300.1.1.1\n", nil, []string{
 			`f.yaml:1:7: sec.addr: ParseAddr("300.1.1.1"): IPv4 field has value >255`,
