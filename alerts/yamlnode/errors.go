@@ -85,6 +85,29 @@ func SyntaxError(file string, err error) *Error {
 
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// DecodeErrors turns the error of n.Decode (a reflection-based decode of
+// the node n of file: for a foreign type decoded whole, such as
+// Alertmanager's time intervals; a struct of our own goes through Decoder,
+// which places each error at its column) into Errors: one per problem of
+// a *yaml.TypeError at the line yaml.v3 names (it gives no column), else
+// one at n.
+func DecodeErrors(file string, n *yaml.Node, err error) []error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []error{Errorf(At(file, n), "%s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	out := make([]error, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		if m := lineRE.FindStringSubmatch(e); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			out = append(out, Errorf(Pos{File: file, Line: line}, "%s", m[2]))
+		} else {
+			out = append(out, Errorf(At(file, n), "%s", strings.TrimPrefix(e, "yaml: ")))
+		}
+	}
+	return out
+}
+
 // Document parses data, the content of file, as exactly one YAML document
 // and returns its top node: nil for an empty file (or one of only
 // comments); a syntax error or a second document is an *Error.
