@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -158,25 +157,7 @@ func (d *decoder) decode(data []byte) *Config {
 // fields checks that n is a mapping with only allowed keys, each once.
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]yamlnode.Field, bool) {
 	m := yamlnode.Mapping{Allowed: allowed, StringKeys: true}
-	return m.Fields(n, func(is yamlnode.Issue) {
-		k := is.Node
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			d.errorf(k, "%s: expected a mapping, got %s", what, d.KindName(k))
-		case yamlnode.KeyNotString:
-			d.errorf(k, "%s: keys must be strings", what)
-		case yamlnode.UnknownKey:
-			d.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sorted(allowed), ", "))
-		case yamlnode.RepeatedKey:
-			d.errorf(k, "%s: key %q set twice", what, k.Value)
-		}
-	})
-}
-
-func sorted(s []string) []string {
-	c := append([]string(nil), s...)
-	sort.Strings(c)
-	return c
+	return m.Check(n, what, d.Report)
 }
 
 func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
@@ -247,20 +228,22 @@ func urlErr(err error) error {
 func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
 	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, d.KindName(n))
+		d.errorf(n, "%s", yamlnode.NotMappingMsg(what, n))
 		return nil
 	}
 	out := map[string]string{}
+	first := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !model.LegacyValidation.IsValidLabelName(k.Value) {
 			d.errorf(k, "%s: bad label name %q", what, k.Value)
 			continue
 		}
-		if _, dup := out[k.Value]; dup {
-			d.errorf(k, "%s: label %q set twice", what, k.Value)
+		if line, dup := first[k.Value]; dup {
+			d.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
 			continue
 		}
+		first[k.Value] = k.Line
 		if s, ok := d.Str(v, what+"."+k.Value); ok {
 			out[k.Value] = s
 		}

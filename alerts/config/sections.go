@@ -253,13 +253,15 @@ func (d *decoder) notify(n *yaml.Node) Notify {
 			d.errorf(rn, "%s.receivers: expected a mapping of receiver names, got %s", what, d.KindName(rn))
 		} else {
 			out.Receivers = map[string]ReceiverExtras{}
+			first := map[string]int{}
 			for i := 0; i+1 < len(rn.Content); i += 2 {
 				k, v := rn.Content[i], rn.Content[i+1]
 				w := fmt.Sprintf("%s.receivers.%s", what, k.Value)
-				if _, dup := out.Receivers[k.Value]; dup {
-					d.errorf(k, "%s.receivers: receiver %q set twice", what, k.Value)
+				if line, dup := first[k.Value]; dup {
+					d.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what+".receivers", k.Value, line))
 					continue
 				}
+				first[k.Value] = k.Line
 				out.Receivers[k.Value] = d.receiverExtras(v, w)
 			}
 		}

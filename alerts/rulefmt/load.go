@@ -190,19 +190,7 @@ func (l *loader) yamlError(err error) { l.errs = append(l.errs, yamlnode.SyntaxE
 // followed; explicit keys win over merged ones.
 func (l *loader) fields(n *yaml.Node, what string, allowed []string) (map[string]yamlnode.Field, bool) {
 	m := yamlnode.Mapping{Allowed: allowed, NullIsEmpty: true, StringKeys: true, ResolveKeys: true, Merge: true}
-	return m.Fields(n, func(is yamlnode.Issue) {
-		k := is.Node
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			l.errorf(k, "%s: expected a mapping, got %s", what, l.KindName(k))
-		case yamlnode.KeyNotString:
-			l.errorf(k, "%s: keys must be strings, got %s", what, l.KindName(k))
-		case yamlnode.RepeatedKey:
-			l.errorf(k, "%s: field %q already set at line %d", what, k.Value, is.Prev.Line)
-		case yamlnode.UnknownKey:
-			l.errorf(k, "%s: unknown field %q (allowed: %s)", what, k.Value, strings.Join(allowed, ", "))
-		}
-	})
+	return m.Check(n, what, l.Report)
 }
 
 // duration decodes a Prometheus or MetricsQL duration (1h30m, 1d, 1w, 90).
@@ -242,7 +230,7 @@ func (l *loader) strMap(n *yaml.Node, what string) []strEntry {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		l.errorf(n, "%s: expected a mapping, got %s", what, l.KindName(n))
+		l.errorf(n, "%s", yamlnode.NotMappingMsg(what, n))
 		return nil
 	}
 	var out []strEntry
@@ -254,7 +242,7 @@ func (l *loader) strMap(n *yaml.Node, what string) []strEntry {
 			continue
 		}
 		if line, ok := seen[k.Value]; ok {
-			l.errorf(k, "%s: %q already set at line %d", what, k.Value, line)
+			l.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
 			continue
 		}
 		seen[k.Value] = k.Line
@@ -454,16 +442,18 @@ func (l *loader) params(n *yaml.Node, what string) map[string][]string {
 		return nil
 	}
 	out := map[string][]string{}
+	first := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := yamlnode.Resolve(n.Content[i]), yamlnode.Resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode || yamlnode.IsNull(k) {
 			l.errorf(k, "%s: keys must be strings, got %s", what, l.KindName(k))
 			continue
 		}
-		if _, dup := out[k.Value]; dup {
-			l.errorf(k, "%s: %q already set", what, k.Value)
+		if line, dup := first[k.Value]; dup {
+			l.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
 			continue
 		}
+		first[k.Value] = k.Line
 		if v.Kind != yaml.SequenceNode {
 			l.errorf(v, "%s: %s: expected a list of values, got %s", what, k.Value, l.KindName(v))
 			continue

@@ -139,17 +139,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // overriding is an error: see strMap).
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
 	m := yamlnode.Mapping{Allowed: allowed, NullIsEmpty: true, Merge: true}
-	fs, _ := m.Fields(n, func(is yamlnode.Issue) {
-		k := is.Node
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			d.errorf(k, "%s: want a mapping, got %s", what, kindName(k))
-		case yamlnode.UnknownKey:
-			d.errorf(k, "%s: unknown field %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))
-		case yamlnode.RepeatedKey:
-			d.errorf(k, "%s: field %q repeated", what, k.Value)
-		}
-	})
+	fs, _ := m.Check(n, what, func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) })
 	out := make(map[string]*yaml.Node, len(fs))
 	for k, f := range fs {
 		out[k] = f.Value
@@ -174,31 +164,29 @@ func kindName(n *yaml.Node) string {
 	return "a document"
 }
 
+// reader reads scalars and lists as every strict decoder does; null is
+// the empty string or list.
+func (d *decoder) reader() yamlnode.Reader {
+	return yamlnode.Reader{
+		Report:      func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) },
+		OtherKind:   "an alias",
+		NullIsEmpty: true,
+	}
+}
+
 func (d *decoder) str(n *yaml.Node, what string) string {
-	n = yamlnode.Resolve(n)
 	if n == nil {
 		return ""
 	}
-	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, "%s: want a string, got %s", what, kindName(n))
-		return ""
-	}
-	if n.Tag == "!!null" {
-		return ""
-	}
-	return n.Value
+	s, _ := d.reader().Str(n, what)
+	return s
 }
 
 func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
-	n = yamlnode.Resolve(n)
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if n == nil {
 		return nil
 	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s: want a list, got %s", what, kindName(n))
-		return nil
-	}
-	return n.Content
+	return d.reader().List(n, what)
 }
 
 func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
@@ -207,10 +195,11 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: want a mapping, got %s", what, kindName(n))
+		d.errorf(n, "%s", yamlnode.NotMappingMsg(what, n))
 		return nil
 	}
 	m := make(map[string]string, len(n.Content)/2)
+	first := map[string]int{}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -218,8 +207,10 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 			merges = append(merges, v)
 			continue
 		}
-		if _, dup := m[k.Value]; dup {
-			d.errorf(k, "%s: key %q repeated", what, k.Value)
+		if line, dup := first[k.Value]; dup {
+			d.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
+		} else {
+			first[k.Value] = k.Line
 		}
 		m[k.Value] = d.str(v, what+"."+k.Value)
 	}
@@ -267,7 +258,7 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 func (d *decoder) float(n *yaml.Node, what string) float64 {
 	var v float64
 	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
-		d.errorf(n, "%s: want a number, got %s", what, kindName(n))
+		d.errorf(n, "%s: expected a number, got %s", what, yamlnode.KindName(n, "an alias"))
 	}
 	return v
 }

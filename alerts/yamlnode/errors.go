@@ -86,8 +86,11 @@ func SyntaxError(file string, err error) *Error {
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // DecodeErrors turns the error of n.Decode (a reflection-based decode of
-// the node n of file) into Errors: one per problem of a *yaml.TypeError at
-// the line yaml.v3 names (it gives no column), else one at n.
+// the node n of file: for a foreign type decoded whole, such as
+// Alertmanager's time intervals; a struct of our own goes through Decoder,
+// which places each error at its column) into Errors: one per problem of
+// a *yaml.TypeError at the line yaml.v3 names (it gives no column), else
+// one at n.
 func DecodeErrors(file string, n *yaml.Node, err error) []error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {

@@ -1,15 +1,20 @@
 // Package yamlnode holds the mechanics shared by the strict decoders that
 // walk gopkg.in/yaml.v3 nodes (rule files, test files, the run config, the
 // exporter config): alias resolution, naming a node's kind, typed scalar
-// readers, a mapping walker that checks keys, and the one positioned error
-// all of them return (Error at a Pos, "file:line:col: message"). Readers
-// report problems at nodes; each decoder words them and makes them Errors.
+// readers, a mapping walker that checks keys and words its problems the
+// same for every decoder (Mapping.Check), a decoder of mappings into Go
+// structs by their yaml tags (Decoder, for the exporter's collector
+// sections), and the one positioned error all of them return (Error at a
+// Pos, "file:line:col: message"). Readers report problems at nodes; each
+// decoder makes them Errors.
 package yamlnode
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -116,6 +121,21 @@ func (r Reader) Bool(n *yaml.Node, what string) (bool, bool) {
 	return b, true
 }
 
+// Duration reads a Go duration (30s, 1m30s, 1h).
+func (r Reader) Duration(n *yaml.Node, what string) (time.Duration, bool) {
+	n = Resolve(n)
+	if n.Kind != yaml.ScalarNode || IsNull(n) {
+		r.errorf(n, "%s: expected a duration like 30s or 1m, got %s", what, r.KindName(n))
+		return 0, false
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil {
+		r.errorf(n, "%s: expected a duration like 30s or 1m, got %q", what, n.Value)
+		return 0, false
+	}
+	return d, true
+}
+
 // Field is one key of a mapping and its value (aliases resolved).
 type Field struct{ Key, Value *yaml.Node }
 
@@ -141,6 +161,9 @@ type Issue struct {
 type Mapping struct {
 	// Allowed lists the keys that may be set.
 	Allowed []string
+	// AnyKey accepts every key (a map of names to values): Allowed is
+	// not consulted.
+	AnyKey bool
 	// NullIsEmpty reads null as an empty mapping; otherwise it is
 	// NotMapping.
 	NullIsEmpty bool
@@ -159,6 +182,14 @@ type Mapping struct {
 // problem to report in file order (merged mappings after the explicit
 // keys). ok is false when n is not a mapping.
 func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Field, ok bool) {
+	return m.fields(n, report, map[*yaml.Node]bool{})
+}
+
+// fields is Fields; merged holds the mappings merged so far in this walk:
+// one merged again adds no key (its keys are all set by then), so it is
+// skipped, which keeps anchors merged into anchors (<<: [*a, *a] a few
+// levels deep) from taking exponential time.
+func (m Mapping) fields(n *yaml.Node, report func(Issue), merged map[*yaml.Node]bool) (map[string]Field, bool) {
 	n = Resolve(n)
 	if m.NullIsEmpty && IsNull(n) {
 		return map[string]Field{}, true
@@ -168,7 +199,7 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		return nil, false
 	}
 	out := map[string]Field{}
-	var merged []*yaml.Node
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], Resolve(n.Content[i+1])
 		if m.ResolveKeys {
@@ -179,10 +210,10 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 			continue
 		}
 		if m.Merge && k.Tag == "!!merge" {
-			merged = append(merged, v)
+			merges = append(merges, v)
 			continue
 		}
-		if !slices.Contains(m.Allowed, k.Value) {
+		if !m.AnyKey && !slices.Contains(m.Allowed, k.Value) {
 			report(Issue{Problem: UnknownKey, Node: k})
 			continue
 		}
@@ -192,13 +223,17 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		}
 		out[k.Value] = Field{k, v}
 	}
-	for _, src := range merged {
+	for _, src := range merges {
 		srcs := []*yaml.Node{src}
 		if src.Kind == yaml.SequenceNode {
 			srcs = src.Content
 		}
 		for _, s := range srcs {
-			mf, _ := m.Fields(s, report)
+			if s = Resolve(s); merged[s] {
+				continue
+			}
+			merged[s] = true
+			mf, _ := m.fields(s, report, merged)
 			for k, f := range mf {
 				if _, set := out[k]; !set {
 					out[k] = f
@@ -207,4 +242,46 @@ func (m Mapping) Fields(n *yaml.Node, report func(Issue)) (fields map[string]Fie
 		}
 	}
 	return out, true
+}
+
+// Check is Fields reporting each problem to report in the one wording all
+// decoders use, what naming the mapping:
+//
+//	what: expected a mapping, got a list
+//	what: keys must be strings, got a mapping
+//	what: unknown key "x" (known: a, b, c)
+//	what: key "x" repeated (first at line 3)
+func (m Mapping) Check(n *yaml.Node, what string, report func(n *yaml.Node, msg string)) (map[string]Field, bool) {
+	return m.Fields(n, func(is Issue) {
+		k := is.Node
+		switch is.Problem {
+		case NotMapping:
+			report(k, NotMappingMsg(what, k))
+		case KeyNotString:
+			report(k, fmt.Sprintf("%s: keys must be strings, got %s", what, KindName(k, "an unexpected node")))
+		case UnknownKey:
+			report(k, UnknownKeyMsg(what, k.Value, m.Allowed))
+		case RepeatedKey:
+			report(k, RepeatedKeyMsg(what, k.Value, is.Prev.Line))
+		}
+	})
+}
+
+// UnknownKeyMsg words an unknown key of the mapping what, listing the known
+// keys sorted: what: unknown key "x" (known: a, b, c).
+func UnknownKeyMsg(what, key string, known []string) string {
+	list := cmp.Or(strings.Join(slices.Sorted(slices.Values(known)), ", "), "none")
+	return fmt.Sprintf("%s: unknown key %q (known: %s)", what, key, list)
+}
+
+// RepeatedKeyMsg words a key set again in the mapping what, first set at
+// line first: what: key "x" repeated (first at line 3).
+func RepeatedKeyMsg(what, key string, first int) string {
+	return fmt.Sprintf("%s: key %q repeated (first at line %d)", what, key, first)
+}
+
+// NotMappingMsg words a node n that should be the mapping what:
+// what: expected a mapping, got a list.
+func NotMappingMsg(what string, n *yaml.Node) string {
+	return fmt.Sprintf("%s: expected a mapping, got %s", what, KindName(n, "an unexpected node"))
 }

@@ -205,3 +205,26 @@ func TestMappingFields(t *testing.T) {
 		})
 	}
 }
+
+// An anchor merged into anchors that are merged twice, level upon level,
+// is walked once: its problem is reported once (walking it again at each
+// use would take 2^40 steps here).
+func TestMappingFieldsMergedOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("l0: &l0 {a: 1, d: 2}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {<<: [*l%d, *l%d]}\n", i, i, i-1, i-1)
+	}
+	b.WriteString("v: {<<: [*l40, *l40], b: 3}\n")
+	var issues []string
+	m := Mapping{Allowed: []string{"a", "b"}, Merge: true}
+	fs, ok := m.Fields(parse(t, b.String()), func(is Issue) {
+		issues = append(issues, fmt.Sprintf("%d %s at %d:%d", is.Problem, is.Node.Value, is.Node.Line, is.Node.Column))
+	})
+	if !ok || len(fs) != 2 || fs["a"].Value.Value != "1" || fs["b"].Value.Value != "3" {
+		t.Errorf("fields %v", fs)
+	}
+	if want := []string{fmt.Sprintf("%d d at 1:16", UnknownKey)}; !slices.Equal(issues, want) {
+		t.Errorf("issues %q, want %q", issues, want)
+	}
+}

@@ -51,10 +51,14 @@ func decode[C interface{ Validate() error }](sec *serve.Section) (C, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		if sec != nil {
-			return cfg, yamlnode.Errorf(sec.Pos, "collectors.%s: %v", sec.Name, err)
+		if sec == nil {
+			return cfg, fmt.Errorf("collectors: %w", err)
 		}
-		return cfg, fmt.Errorf("collectors: %w", err)
+		var errs []error
+		for _, e := range unjoin(err) {
+			errs = append(errs, yamlnode.Errorf(sec.Pos, "collectors.%s: %v", sec.Name, e))
+		}
+		return cfg, errors.Join(errs...)
 	}
 	return cfg, nil
 }

@@ -171,12 +171,13 @@ func catalog() (string, error) {
 }
 
 // buildJobs builds the selected collectors from their sections (a missing
-// section means defaults) and reports every problem at once.
+// section means defaults) and reports every problem at once, positioned
+// ones in file order.
 func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.Job, error) {
 	var errs []error
 	for _, s := range cfg.Collectors {
 		if _, ok := factoryByName(s.Name); !ok {
-			errs = append(errs, yamlnode.Errorf(s.Pos, "collectors.%s: unknown collector (known: %s)", s.Name, strings.Join(names(), ", ")))
+			errs = append(errs, yamlnode.Errorf(s.Pos, "%s", yamlnode.UnknownKeyMsg("collectors", s.Name, names())))
 		}
 	}
 	if len(selected) == 0 && len(errs) == 0 {
@@ -213,7 +214,13 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		}
 		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})
 	}
-	return jobs, errors.Join(errs...)
+	// One list in file order: each positioned problem on its own.
+	var flat []error
+	for _, e := range errs {
+		flat = append(flat, unjoin(e)...)
+	}
+	yamlnode.SortErrors(flat)
+	return jobs, errors.Join(flat...)
 }
 
 // schedule is a collector's interval and update timeout: the section's,

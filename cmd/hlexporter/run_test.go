@@ -25,7 +25,7 @@ import (
 	"github.com/hlalert/hlalert/exporters/zfs"
 )
 
-var update = flag.Bool("update", false, "rewrite exporters/catalog.md")
+var update = flag.Bool("update", false, "rewrite exporters/catalog.md, the transcripts and the .err goldens")
 
 // The checked-in catalog matches what the code defines.
 func TestCatalogInSync(t *testing.T) {
@@ -46,8 +46,8 @@ func TestCLI(t *testing.T) {
 	}{
 		{[]string{"check", "--config", filepath.Join(td, "hlexporter.example.yaml")}, 0, "ok (zfs, smart, backup, deploy, nvr)", ""},
 		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "smart"}, 0, "ok (smart)", ""},
-		{[]string{"check", "--config", filepath.Join(td, "unknown-collector.bad.yaml")}, 1, "", "unknown-collector.bad.yaml:2:3: collectors.zsf: unknown collector"},
-		{[]string{"check", "--config", filepath.Join(td, "bad-field.bad.yaml")}, 1, "", `bad-field.bad.yaml:3:5: collectors.zfs.pool: unknown field "pool"`},
+		{[]string{"check", "--config", filepath.Join(td, "unknown-collector.bad.yaml")}, 1, "", `unknown-collector.bad.yaml:2:3: collectors: unknown key "zsf" (known: backup, deploy, nvr, smart, zfs)`},
+		{[]string{"check", "--config", filepath.Join(td, "bad-field.bad.yaml")}, 1, "", `bad-field.bad.yaml:3:5: collectors.zfs: unknown key "pool" (known: `},
 		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "zfs,nope"}, 1, "", `unknown collector "nope"`},
 		{[]string{"check"}, 2, "", "--config is required"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
@@ -59,6 +59,25 @@ func TestCLI(t *testing.T) {
 		if code != c.code || !strings.Contains(out.String(), c.stdout) || !strings.Contains(errb.String(), c.stderr) {
 			t.Errorf("%v: exit %d (want %d)\nstdout: %s\nstderr: %s", c.args, code, c.code, out.String(), errb.String())
 		}
+	}
+}
+
+// Each testdata/config/*.bad.yaml fails check with exactly the stderr of
+// its .err golden: the collector sections' errors, each at its
+// file:line:col, all of them, in file order.
+func TestConfigErrors(t *testing.T) {
+	files, _ := filepath.Glob("testdata/config/*.bad.yaml")
+	if len(files) == 0 {
+		t.Fatal("no bad configs")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), []string{"check", "--config", f}, &out, &errb); code != 1 || out.Len() > 0 {
+				t.Fatalf("exit %d (want 1), stdout %q", code, out.String())
+			}
+			servetest.Golden(t, strings.TrimSuffix(f, ".yaml")+".err", errb.Bytes(), *update)
+		})
 	}
 }
 

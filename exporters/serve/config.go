@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -44,10 +43,13 @@ type Section struct {
 	Timeout  time.Duration // "update_timeout" (bounds one whole update); 0 when not set
 	// Pos is where the section's key is, for error messages.
 	Pos yamlnode.Pos
-	// body is the section without the serving keys.
+	// body is the section's mapping (nil when null).
 	body *yaml.Node
 	file string
 }
+
+// servingKeys are the keys of a section that serve reads itself.
+func servingKeys() []string { return []string{"interval", "update_timeout"} }
 
 // Section returns the named section, if present.
 func (c *Config) Section(name string) (Section, bool) {
@@ -59,14 +61,15 @@ func (c *Config) Section(name string) (Section, bool) {
 	return Section{}, false
 }
 
-// Decode decodes the section's collector keys into v strictly: unknown keys
-// fail with their position. A nil receiver body (section with only serving
-// keys) leaves v unchanged.
+// Decode decodes the section's collector keys into the struct v points to,
+// strictly (yamlnode.Decoder): an unknown key, a repeated key or a value
+// of the wrong type fails at its file:line:col, every problem reported.
+// An empty section leaves v unchanged.
 func (s Section) Decode(v any) error {
 	if s.body == nil {
 		return nil
 	}
-	return decodeStrict(s.body, s.file, "collectors."+s.Name, v)
+	return yamlnode.Decoder{File: s.file, Known: servingKeys()}.Decode(s.body, "collectors."+s.Name, v)
 }
 
 // LoadFile reads and loads the file at path; relative paths in it resolve
@@ -103,19 +106,8 @@ func Load(data []byte, file, baseDir string) (*Config, error) {
 		Report:    func(n *yaml.Node, msg string) { d.errorf(n, "%s", msg) },
 		OtherKind: "an unexpected node",
 	}
-	top := yamlnode.Mapping{Allowed: []string{"listen_address", "log_level", "collectors"}, NullIsEmpty: true, StringKeys: true}
-	fields, ok := top.Fields(root, func(is yamlnode.Issue) {
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			d.errorf(is.Node, "the configuration must be a mapping, got %s", d.KindName(is.Node))
-		case yamlnode.KeyNotString:
-			d.errorf(is.Node, "keys must be strings")
-		case yamlnode.UnknownKey:
-			d.errorf(is.Node, "unknown key %q (want listen_address, log_level, collectors)", is.Node.Value)
-		case yamlnode.RepeatedKey:
-			d.errorf(is.Node, "%s: defined twice", is.Node.Value)
-		}
-	})
+	top := yamlnode.Mapping{Allowed: []string{"listen_address", "log_level", "collectors"}, NullIsEmpty: true, StringKeys: true, ResolveKeys: true, Merge: true}
+	fields, ok := top.Check(root, "config", d.Report)
 	if ok {
 		if f, set := fields["listen_address"]; set {
 			if v, ok := d.Str(f.Value, "listen_address"); ok && v == "" {
@@ -153,102 +145,99 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, yamlnode.Errorf(yamlnode.At(d.file, n), format, args...))
 }
 
-// sections reads collectors: name → settings, in file order.
+// sections reads collectors: name → settings, in file order. Of each
+// section it reads the serving keys; the rest is the collector's, for
+// Section.Decode.
 func (d *decoder) sections(cfg *Config, n *yaml.Node, baseDir string) {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) {
+	m := yamlnode.Mapping{AnyKey: true, NullIsEmpty: true, StringKeys: true, ResolveKeys: true}
+	secs, ok := m.Check(n, "collectors", d.Report)
+	if !ok {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "collectors: must be a mapping of collector name to settings, got %s", d.KindName(n))
-		return
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], yamlnode.Resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "collectors: keys must be collector names")
-			continue
-		}
-		what := "collectors." + k.Value
-		if seen[k.Value] {
-			d.errorf(k, "%s: defined twice", what)
-			continue
-		}
-		seen[k.Value] = true
-		sec := Section{Name: k.Value, Pos: yamlnode.At(d.file, k), file: d.file}
-		switch {
-		case yamlnode.IsNull(v):
-		case v.Kind != yaml.MappingNode:
-			d.errorf(v, "%s: must be a mapping, got %s", what, d.KindName(v))
-			continue
-		default:
-			body := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				kk, vv := v.Content[j], v.Content[j+1]
-				switch kk.Value {
-				case "interval":
-					sec.Interval = d.duration(vv, what+".interval")
-				case "update_timeout":
-					sec.Timeout = d.duration(vv, what+".update_timeout")
-				default:
-					body.Content = append(body.Content, kk, vv)
+	resolved := map[*yaml.Node]bool{}
+	for _, f := range secs {
+		what := "collectors." + f.Key.Value
+		sec := Section{Name: f.Key.Value, Pos: yamlnode.At(d.file, f.Key), file: d.file}
+		if !yamlnode.IsNull(f.Value) {
+			// Only the serving keys are read here: a problem with any
+			// other key is Decode's to report (once).
+			serving := yamlnode.Mapping{AnyKey: true, StringKeys: true, ResolveKeys: true, Merge: true}
+			fs, ok := serving.Check(f.Value, what, func(n *yaml.Node, msg string) {
+				if n.Kind != yaml.ScalarNode || !slices.Contains(servingKeys(), n.Value) {
+					if n == f.Value {
+						d.Report(n, msg) // not a mapping
+					}
+					return
 				}
+				d.Report(n, msg)
+			})
+			if !ok {
+				continue
+			}
+			if k, set := fs["interval"]; set {
+				sec.Interval = d.positive(k.Value, what+".interval")
+			}
+			if k, set := fs["update_timeout"]; set {
+				sec.Timeout = d.positive(k.Value, what+".update_timeout")
 			}
 			if baseDir != "" {
-				resolvePaths(body, baseDir)
+				resolvePaths(f.Value, baseDir, resolved)
 			}
-			sec.body = body
+			sec.body = f.Value
 		}
 		cfg.Collectors = append(cfg.Collectors, sec)
 	}
+	slices.SortFunc(cfg.Collectors, func(a, b Section) int { return a.Pos.Compare(b.Pos) })
 }
 
-// duration reads a positive Go duration ("30s", "1m"); 0 after a problem.
-func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
-	s, ok := d.Str(n, what)
-	if !ok {
-		return 0
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		d.errorf(n, "%s: want a duration like 30s or 1m, got %q", what, s)
-		return 0
-	}
-	if v <= 0 {
-		d.errorf(n, "%s: must be positive, got %s", what, s)
+// positive reads a positive Go duration ("30s", "1m"); 0 after a problem.
+func (d *decoder) positive(n *yaml.Node, what string) time.Duration {
+	v, ok := d.Duration(n, what)
+	if ok && v <= 0 {
+		d.errorf(n, "%s: must be positive, got %s", what, yamlnode.Resolve(n).Value)
 		return 0
 	}
 	return v
 }
 
-// resolvePaths rewrites relative path values in place (see Config).
-func resolvePaths(n *yaml.Node, base string) {
+// resolvePaths rewrites relative path values in place (see Config),
+// following aliases; done records the nodes rewritten, so a node reached
+// twice is rewritten once.
+func resolvePaths(n *yaml.Node, base string, done map[*yaml.Node]bool) {
+	n = yamlnode.Resolve(n)
+	if done[n] {
+		return
+	}
+	done[n] = true
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+			k, v := n.Content[i], yamlnode.Resolve(n.Content[i+1])
 			switch {
 			case v.Kind == yaml.ScalarNode && hasSuffix(k.Value, "_file", "_path", "_dir"):
-				resolveScalar(v, base)
+				resolveScalar(v, base, done)
 			case v.Kind == yaml.SequenceNode && hasSuffix(k.Value, "_files", "_paths", "_dirs"):
 				for _, c := range v.Content {
-					if c.Kind == yaml.ScalarNode {
-						resolveScalar(c, base)
+					if c = yamlnode.Resolve(c); c.Kind == yaml.ScalarNode {
+						resolveScalar(c, base, done)
 					}
 				}
 			default:
-				resolvePaths(v, base)
+				resolvePaths(v, base, done)
 			}
 		}
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			resolvePaths(c, base)
+			resolvePaths(c, base, done)
 		}
 	}
 }
 
-func resolveScalar(v *yaml.Node, base string) {
+func resolveScalar(v *yaml.Node, base string, done map[*yaml.Node]bool) {
+	if done[v] {
+		return
+	}
+	done[v] = true
 	if v.Tag == "!!str" && v.Value != "" && !filepath.IsAbs(v.Value) {
 		v.Value = filepath.Join(base, v.Value)
 	}
@@ -261,130 +250,4 @@ func hasSuffix(s string, sufs ...string) bool {
 		}
 	}
 	return false
-}
-
-// decodeStrict decodes n (at path, for messages) into v, failing on keys v's type does not have
-// (checked recursively through structs, slices, maps and pointers, with
-// yaml tags and ",inline"), and reporting every problem as a
-// *yamlnode.Error (yaml.v3's type errors carry a line, not a column).
-func decodeStrict(n *yaml.Node, file, path string, v any) error {
-	var errs []error
-	checkKnown(n, reflect.TypeOf(v), file, path, &errs)
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	if err := n.Decode(v); err != nil {
-		return errors.Join(yamlnode.DecodeErrors(file, n, err)...)
-	}
-	return nil
-}
-
-var (
-	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
-	timeType        = reflect.TypeOf(time.Time{})
-)
-
-func checkKnown(n *yaml.Node, t reflect.Type, file, path string, errs *[]error) {
-	if n == nil || t == nil {
-		return
-	}
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	for t.Kind() == reflect.Pointer {
-		if t.Implements(unmarshalerType) {
-			return
-		}
-		t = t.Elem()
-	}
-	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) || t == timeType {
-		return // custom decoding owns its keys
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // Decode reports the kind mismatch
-		}
-		fields, anyKey := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Value == "<<" {
-				checkKnown(v, t, file, path, errs)
-				continue
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				if !anyKey {
-					*errs = append(*errs, yamlnode.Errorf(yamlnode.At(file, k), "%s: unknown field %q", dotted(path, k.Value), k.Value))
-				}
-				continue
-			}
-			checkKnown(v, ft, file, dotted(path, k.Value), errs)
-		}
-	case reflect.Slice, reflect.Array:
-		if n.Kind == yaml.SequenceNode {
-			for i, c := range n.Content {
-				checkKnown(c, t.Elem(), file, fmt.Sprintf("%s[%d]", path, i), errs)
-			}
-		}
-	case reflect.Map:
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				checkKnown(n.Content[i+1], t.Elem(), file, dotted(path, n.Content[i].Value), errs)
-			}
-		}
-	}
-}
-
-func dotted(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// yamlFields maps yaml keys to field types the way yaml.v3 names them; anyKey
-// is true when an inline map accepts every key.
-func yamlFields(t reflect.Type) (map[string]reflect.Type, bool) {
-	out := map[string]reflect.Type{}
-	anyKey := false
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.PkgPath != "" && !f.Anonymous {
-			continue
-		}
-		tag := f.Tag.Get("yaml")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if strings.Contains(","+opts+",", ",inline,") {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			switch ft.Kind() {
-			case reflect.Struct:
-				sub, a := yamlFields(ft)
-				for k, v := range sub {
-					out[k] = v
-				}
-				anyKey = anyKey || a
-			case reflect.Map:
-				anyKey = true
-			}
-			continue
-		}
-		if f.PkgPath != "" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = f.Type
-	}
-	return out, anyKey
 }

@@ -1,16 +1,20 @@
 package serve_test
 
 import (
-	"bufio"
-	"os"
+	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hlalert/hlalert/exporters/serve"
+	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
 
+var update = flag.Bool("update", false, "rewrite the .err golden files")
+
+// Each testdata/config/*.bad.yaml fails to load with exactly the errors of
+// its .err golden (go test -update rewrites them).
 func TestLoadBad(t *testing.T) {
 	files, _ := filepath.Glob("testdata/config/*.bad.yaml")
 	if len(files) == 0 {
@@ -18,24 +22,11 @@ func TestLoadBad(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			fh, err := os.Open(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(fh)
-			sc.Scan()
-			fh.Close()
-			want, ok := strings.CutPrefix(sc.Text(), "# want: ")
-			if !ok {
-				t.Fatal("first line must be '# want: <error substring>'")
-			}
-			_, err = serve.LoadFile(f)
+			_, err := serve.LoadFile(f)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("error %q does not contain %q", err, want)
-			}
+			servetest.Golden(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"), *update)
 		})
 	}
 }
@@ -76,10 +67,12 @@ func TestLoadGood(t *testing.T) {
 	if bc.Repositories[0].PasswordFile != abs {
 		t.Errorf("password_file %q, want %q (relative to the config folder)", bc.Repositories[0].PasswordFile, abs)
 	}
-	// Strictness reaches into the collector's own section, with positions.
+	// Strictness reaches into the collector's own section, with positions;
+	// the serving keys are among the known ones.
 	var wrong zfsLike
-	if err := b.Decode(&wrong); err == nil || !strings.Contains(err.Error(), "full.good.yaml:10:5: collectors.backup.repositories: unknown field") {
-		t.Errorf("decode backup into zfs config: %v", err)
+	want := `testdata/config/full.good.yaml:10:5: collectors.backup: unknown key "repositories" (known: interval, pools, update_timeout)`
+	if err := b.Decode(&wrong); err == nil || err.Error() != want {
+		t.Errorf("decode backup into zfs config: %v, want %s", err, want)
 	}
 	empty, err := serve.LoadFile("testdata/config/empty.good.yaml")
 	if err != nil || empty.ListenAddress != serve.DefaultListenAddress {
@@ -87,48 +80,40 @@ func TestLoadGood(t *testing.T) {
 	}
 }
 
-func TestDecodeStrictNested(t *testing.T) {
-	type inner struct {
-		A int `yaml:"a"`
-	}
-	type outer struct {
-		Items []inner          `yaml:"items"`
-		M     map[string]inner `yaml:"m"`
-	}
-	cfg, err := serve.Load([]byte("collectors:\n  x:\n    items:\n      - a: 1\n      - b: 2\n    m:\n      k: {c: 3}\n"), "x.yaml", "")
+// Serving keys may come through a merge; a path reached through an alias
+// or a merge is resolved against the config's folder once.
+func TestSectionMergeAndPaths(t *testing.T) {
+	src := `collectors:
+  backup:
+    <<: {interval: 5m}
+    cache_dir: &dir cache
+    repositories:
+      - &nas {name: nas, password_file: secrets/nas}
+      - {<<: *nas, name: copy}
+      - {name: other, password_file: *dir}
+`
+	cfg, err := serve.Load([]byte(src), "c.yaml", "/etc/hlexporter")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := cfg.Section("x")
-	var o outer
-	err = s.Decode(&o)
-	if err == nil {
-		t.Fatal("unknown nested keys accepted")
+	b, _ := cfg.Section("backup")
+	if b.Interval != 5*time.Minute {
+		t.Errorf("interval %s, want 5m (merged)", b.Interval)
 	}
-	for _, want := range []string{`x.yaml:5:9: collectors.x.items[1].b: unknown field "b"`, `x.yaml:7:11: collectors.x.m.k.c: unknown field "c"`} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+	var bc struct {
+		backupLike `yaml:",inline"`
+		CacheDir   string `yaml:"cache_dir"`
 	}
-}
-
-func TestDecodeTypeErrors(t *testing.T) {
-	type inner struct {
-		A int `yaml:"a"`
-	}
-	type outer struct {
-		Items []inner `yaml:"items"`
-	}
-	cfg, err := serve.Load([]byte("collectors:\n  x:\n    items:\n      - a: 1\n      - a: many\n      - a: [2]\n"), "x.yaml", "")
-	if err != nil {
+	if err := b.Decode(&bc); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := cfg.Section("x")
-	var o outer
-	err = s.Decode(&o)
-	// yaml.v3 names the line of a type error, not its column.
-	want := "x.yaml:5: cannot unmarshal !!str `many` into int\nx.yaml:6: cannot unmarshal !!seq into int"
-	if err == nil || err.Error() != want {
-		t.Errorf("got %v\nwant %s", err, want)
+	var got []string
+	for _, r := range bc.Repositories {
+		got = append(got, r.Name+"="+r.PasswordFile)
+	}
+	got = append(got, "cache_dir="+bc.CacheDir)
+	want := "nas=/etc/hlexporter/secrets/nas copy=/etc/hlexporter/secrets/nas other=/etc/hlexporter/cache cache_dir=/etc/hlexporter/cache"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
