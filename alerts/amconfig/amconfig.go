@@ -21,9 +21,7 @@ import (
 	"net/textproto"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/matcher/compat"
@@ -160,28 +158,11 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, yamlnode.Errorf(yamlnode.At(d.file, n), format, args...))
 }
 
-// fields checks that n is a mapping with only allowed keys, each once.
+// fields checks that n is a mapping with only allowed keys, each once
+// (null reads as an empty mapping).
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]yamlnode.Field, bool) {
 	m := yamlnode.Mapping{Allowed: allowed, StringKeys: true, NullIsEmpty: true}
-	return m.Fields(n, func(is yamlnode.Issue) {
-		k := is.Node
-		switch is.Problem {
-		case yamlnode.NotMapping:
-			d.errorf(k, "%s: expected a mapping, got %s", what, d.KindName(k))
-		case yamlnode.KeyNotString:
-			d.errorf(k, "%s: keys must be strings", what)
-		case yamlnode.UnknownKey:
-			d.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(sorted(allowed), ", "))
-		case yamlnode.RepeatedKey:
-			d.errorf(k, "%s: key %q set twice", what, k.Value)
-		}
-	})
-}
-
-func sorted(s []string) []string {
-	c := slices.Clone(s)
-	sort.Strings(c)
-	return c
+	return m.Check(n, what, d.Report)
 }
 
 func dot(what, key string) string {
@@ -240,7 +221,7 @@ func (d *decoder) strMap(n *yaml.Node, what string) ([]string, map[string]string
 		return nil, nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, d.KindName(n))
+		d.Report(n, yamlnode.NotMappingMsg(what, n))
 		return nil, nil, nil
 	}
 	var keys []string
@@ -249,11 +230,11 @@ func (d *decoder) strMap(n *yaml.Node, what string) ([]string, map[string]string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := yamlnode.Resolve(n.Content[i])
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "%s: keys must be strings", what)
+			d.errorf(k, "%s: keys must be strings, got %s", what, d.KindName(k))
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			d.errorf(k, "%s: key %q set twice", what, k.Value)
+			d.Report(k, yamlnode.RepeatedKeyMsg(what, k.Value, nodes[k.Value].Line))
 			continue
 		}
 		v, ok := d.Str(n.Content[i+1], dot(what, k.Value))
@@ -278,7 +259,7 @@ func (d *decoder) duration(fs map[string]yamlnode.Field, key, what string) (time
 	}
 	v, err := model.ParseDuration(s)
 	if err != nil {
-		d.errorf(f.Value, "%s: bad duration %q (use e.g. 30s, 5m, 4h)", dot(what, key), s)
+		d.errorf(f.Value, "%s: expected a duration like 30s, 5m or 4h, got %q", dot(what, key), s)
 		return 0, false
 	}
 	return time.Duration(v), true
