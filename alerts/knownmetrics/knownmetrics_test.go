@@ -190,14 +190,3 @@ func TestMetricNames(t *testing.T) {
 		t.Error("a syntax error must be an error")
 	}
 }
-
-func TestGrafanaExpr(t *testing.T) {
-	in := `sum by (instance) (rate(node_cpu_seconds_total{instance=~"$instance",mode!="idle"}[$__rate_interval])) / ${__interval} + increase(x_total[${__range}])`
-	got, err := MetricNames(GrafanaExpr(in))
-	if err != nil {
-		t.Fatalf("%v (GrafanaExpr gave %s)", err, GrafanaExpr(in))
-	}
-	if want := []string{"node_cpu_seconds_total", "x_total"}; !slices.Equal(got, want) {
-		t.Errorf("MetricNames(GrafanaExpr(...)) = %v, want %v", got, want)
-	}
-}

@@ -2,7 +2,6 @@ package knownmetrics
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/VictoriaMetrics/metricsql"
 )
@@ -33,16 +32,4 @@ func MetricNames(expr string) ([]string, error) {
 		}
 	})
 	return out, nil
-}
-
-// grafanaDurationRE matches Grafana's interval variables, which stand
-// where MetricsQL wants a duration.
-var grafanaDurationRE = regexp.MustCompile(`\$\{?__(?:rate_interval|interval|range)\}?`)
-
-// GrafanaExpr makes a Grafana panel query parseable: its interval
-// variables ($__rate_interval, $__interval, $__range, also as ${...})
-// become 5m. Variables inside label values ("$instance") parse as they
-// are.
-func GrafanaExpr(expr string) string {
-	return grafanaDurationRE.ReplaceAllString(expr, "5m")
 }

@@ -117,17 +117,12 @@ func CheckGroupNames(files []*File) []error {
 	return errs
 }
 
-// Load decodes a rule file strictly: every unknown key, wrong type, bad
-// duration, bad name, bad expression or template is reported with its
+// LoadTyped decodes a rule file strictly: every unknown key, wrong type,
+// bad duration, bad name, bad expression or template is reported with its
 // position. The File holds what could be decoded even when there are
 // errors. Multi-document files are read as vmalert reads them: the groups
-// of all documents.
-func Load(path string, data []byte) (*File, []error) {
-	return load(path, data, TypeMetricsQL)
-}
-
-// LoadTyped is Load where a group without a type key has defaultType
-// (TypeLogQL for Loki's rule files).
+// of all documents. A group without a type key has defaultType
+// (TypeMetricsQL, or TypeLogQL for Loki's rule files).
 func LoadTyped(path string, data []byte, defaultType string) (*File, []error) {
 	return load(path, data, defaultType)
 }

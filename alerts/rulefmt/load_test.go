@@ -103,7 +103,7 @@ func TestExprOffsetPos(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _ := Load("f", []byte(tc.src))
+			f, _ := LoadTyped("f", []byte(tc.src), TypeMetricsQL)
 			if len(f.Groups) != 1 || len(f.Groups[0].Rules) != 1 {
 				t.Fatalf("decoded %+v", f)
 			}
@@ -155,7 +155,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, errs := Load("fuzz.yaml", data)
+		file, errs := LoadTyped("fuzz.yaml", data, TypeMetricsQL)
 		if file == nil {
 			t.Fatal("nil file")
 		}

@@ -55,7 +55,7 @@ func TestPlaceholders(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	f, errs := rulefmt.Load("x/a.rules.yml", []byte(`groups:
+	f, errs := rulefmt.LoadTyped("x/a.rules.yml", []byte(`groups:
   - name: g
     rules:
       - record: r:x
@@ -67,7 +67,7 @@ func TestTable(t *testing.T) {
           summary: "{{ $labels.job }} | bad"
           description: "Do
             this."
-`))
+`), rulefmt.TypeMetricsQL)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -288,7 +288,7 @@ func TestSameGroupCauses(t *testing.T) {
       - alert: Clean
         expr: x:double > 1
 `
-	f, errs := rulefmt.Load("r.yaml", []byte(rules))
+	f, errs := rulefmt.LoadTyped("r.yaml", []byte(rules), rulefmt.TypeMetricsQL)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
