@@ -110,3 +110,55 @@ func FuzzPlanNotify(f *testing.F) {
 		}
 	})
 }
+
+// TestPlanNotifyRoutingTemplates: the routing file's templates: globs are
+// loaded (relative to the routing file, before notify.templates), so a
+// broken one fails the plan and names its file.
+func TestPlanNotifyRoutingTemplates(t *testing.T) {
+	for _, tc := range []struct {
+		name, tmpl, wantErr string
+	}{
+		{name: "good", tmpl: `{{ define "hlalert.email.subject" }}[hl] {{ .Status }}{{ end }}`},
+		{name: "broken", tmpl: `{{ define "hlalert.email.subject" }}{{ .Status `, wantErr: "subj.tmpl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			am, err := os.ReadFile("testdata/am.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdir := filepath.Join(dir, "routing")
+			if err := os.MkdirAll(filepath.Join(rdir, "tmpl"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]string{
+				"r.yaml":                 "groups: []\n",
+				"routing/am.yml":         "templates: ['tmpl/*.tmpl']\n" + string(am),
+				"routing/tmpl/subj.tmpl": tc.tmpl,
+			}
+			for name, data := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data := "datasource: {embedded: {targets: [{job: a, url: 'http://127.0.0.1:1/m'}]}}\nrule_files: [r.yaml]\nnotify:\n  routing_file: routing/am.yml\n"
+			cfg, err := config.Load(filepath.Join(dir, "hlalert.yaml"), []byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PlanNotify(cfg)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("PlanNotify error = %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(rdir, "tmpl", "*.tmpl"); len(p.Email.TemplateFiles) == 0 || p.Email.TemplateFiles[0] != want {
+				t.Errorf("TemplateFiles = %q, want %q first", p.Email.TemplateFiles, want)
+			}
+		})
+	}
+}
