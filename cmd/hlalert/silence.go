@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +26,9 @@ import (
 type silenceTarget struct {
 	store *silence.Store
 	url   string
+	// client and credentials for --url.
+	client     *http.Client
+	user, pass string
 }
 
 func silenceUsage(w io.Writer) {
@@ -30,7 +36,8 @@ func silenceUsage(w io.Writer) {
 	fmt.Fprintln(w, "       hlalert silence expire (--config FILE | --state-dir DIR | --url URL) ID...")
 	fmt.Fprintln(w, "       hlalert silence list   (--config FILE | --state-dir DIR | --url URL) [--all]")
 	fmt.Fprintln(w, "\nManages silences: in the state directory of an hlalert config (a running daemon picks")
-	fmt.Fprintln(w, "changes up at its next flush), or through the HTTP API of a running hlalert (--url).")
+	fmt.Fprintln(w, "changes up at its next flush), or through the HTTP API of a running hlalert (--url;")
+	fmt.Fprintln(w, "with basic auth: --user NAME --password-file FILE; a private CA: --ca-file FILE).")
 }
 
 // runSilence is `hlalert silence`.
@@ -48,6 +55,9 @@ func runSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	cfgPath := fset.String("config", "", "hlalert config: work on its state_dir")
 	stateDir := fset.String("state-dir", "", "work on this state directory")
 	apiURL := fset.String("url", "", "work through the HTTP API of a running hlalert (e.g. http://127.0.0.1:8880)")
+	user := fset.String("user", "", "with --url: basic auth user name")
+	passFile := fset.String("password-file", "", "with --url: file holding the basic auth password")
+	caFile := fset.String("ca-file", "", "with --url: PEM file of the CA that signed hlalert's certificate (default: the system's CAs)")
 	var matchers []string
 	var author, comment, start, end *string
 	var dur *time.Duration
@@ -101,7 +111,18 @@ func runSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "hlalert silence: --url: %q is not an http(s) URL\n", *apiURL)
 			return exitUsage
 		}
+		if u.User != nil {
+			fmt.Fprintln(stderr, "hlalert silence: --url: credentials in the URL show in ps; use --user and --password-file")
+			return exitUsage
+		}
 		tgt.url = strings.TrimSuffix(*apiURL, "/")
+		if tgt.client, tgt.user, tgt.pass, err = silenceClient(*user, *passFile, *caFile); err != nil {
+			fmt.Fprintf(stderr, "hlalert silence: %v\n", err)
+			return exitUsage
+		}
+	case *user != "" || *passFile != "" || *caFile != "":
+		fmt.Fprintln(stderr, "hlalert silence: --user, --password-file and --ca-file go with --url")
+		return exitUsage
 	default:
 		dir := *stateDir
 		if *cfgPath != "" {
@@ -259,7 +280,10 @@ func (t silenceTarget) call(ctx context.Context, method, path string, body []byt
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if t.user != "" {
+		req.SetBasicAuth(t.user, t.pass)
+	}
+	resp, err := t.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -281,4 +305,35 @@ func (t silenceTarget) call(ctx context.Context, method, path string, body []byt
 		}
 	}
 	return nil
+}
+
+// silenceClient builds the HTTP client of --url and reads the basic auth
+// password (user and password file go together).
+func silenceClient(user, passFile, caFile string) (*http.Client, string, string, error) {
+	if (user == "") != (passFile == "") {
+		return nil, "", "", errors.New("--user and --password-file go together")
+	}
+	var pass string
+	if passFile != "" {
+		b, err := os.ReadFile(passFile)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("--password-file: %w", err)
+		}
+		if pass = strings.TrimRight(string(b), "\r\n"); pass == "" {
+			return nil, "", "", fmt.Errorf("--password-file: %s is empty", passFile)
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, "", "", fmt.Errorf("--ca-file: no PEM certificate in %s", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}, user, pass, nil
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -103,5 +106,64 @@ func TestSilenceCLIConfig(t *testing.T) {
 	}
 	if _, err := store.Get(strings.TrimSpace(out)); err != nil {
 		t.Errorf("silence not in the config's state_dir: %v", err)
+	}
+}
+
+// --url with --user/--password-file sends basic auth, and --ca-file trusts
+// a private CA: a TLS server that requires the credentials sees them.
+func TestSilenceCLIAuth(t *testing.T) {
+	store, err := silence.Open(silence.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := silence.NewHandler(store, nil)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "admin" || p != "s3cret" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"status":"error","error":"unauthorized"}`))
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	add := []string{"silence", "add", "--url", srv.URL, "--matcher", "a=b", "--author", "me", "--comment", "c", "--duration", "1h"}
+	code, out, errs := runCLI(t, append(add, "--user", "admin", "--password-file", pw, "--ca-file", ca)...)
+	if code != exitOK || errs != "" {
+		t.Fatalf("add with credentials: %d %q", code, errs)
+	}
+	if got, _ := store.Mutes(map[string]string{"a": "b"}); len(got) != 1 || got[0] != strings.TrimSpace(out) {
+		t.Fatalf("store mutes %v, want [%s]", got, strings.TrimSpace(out))
+	}
+	if code, _, errs := runCLI(t, append(add, "--ca-file", ca)...); code != exitFail || !strings.Contains(errs, "HTTP 401") {
+		t.Errorf("without credentials: %d %q, want a failure naming HTTP 401", code, errs)
+	}
+	if code, _, errs := runCLI(t, append(add, "--user", "admin", "--password-file", pw)...); code != exitFail || !strings.Contains(errs, "certificate") {
+		t.Errorf("without --ca-file: %d %q, want a certificate error", code, errs)
+	}
+	for _, u := range []struct {
+		args []string
+		want string
+	}{
+		{append(add, "--user", "admin"), "--user and --password-file go together"},
+		{append(add, "--password-file", filepath.Join(dir, "missing")), "--user and --password-file go together"},
+		{append(add, "--user", "admin", "--password-file", filepath.Join(dir, "missing")), "--password-file: open"},
+		{append(add, "--ca-file", pw), "no PEM certificate"},
+		{[]string{"silence", "list", "--url", "https://admin:pw@host"}, "credentials in the URL"},
+		{[]string{"silence", "list", "--state-dir", dir, "--user", "admin"}, "go with --url"},
+	} {
+		code, _, errs := runCLI(t, u.args...)
+		if code != exitUsage || !strings.Contains(errs, u.want) {
+			t.Errorf("%v: exit %d stderr %q, want %d and %q", u.args, code, errs, exitUsage, u.want)
+		}
 	}
 }
