@@ -341,6 +341,13 @@ func checkUnits(res map[string]any) []string {
 		if !strings.Contains(str(res, "systemd.hlalert.serviceConfig.ExecReload"), "kill -HUP $MAINPID") {
 			bad = append(bad, "hlalert: ExecReload does not send SIGHUP")
 		}
+		// hlalert rejects a reload that changes these; the unit must restart.
+		rt := strings.Join(strs(res, "systemd.hlalert.restartTriggers"), " ")
+		for _, k := range []string{`"listen"`, `"state_dir"`, `"outbox_dir"`, `"remote_write"`, `"history"`, `"embedded"`} {
+			if !strings.Contains(rt, k) {
+				bad = append(bad, fmt.Sprintf("hlalert: restartTriggers %q do not cover %s", rt, k))
+			}
+		}
 	}
 	return bad
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,9 @@ func Run(ctx context.Context, o Options) error {
 		c, err := config.LoadFile(cfg.Path)
 		if err != nil {
 			return nil, err
+		}
+		if changed := restartOnlyChanges(cfg, c); len(changed) > 0 {
+			return nil, fmt.Errorf("%s: %s changed: restart hlalert to apply (a reload does not rebuild them)", c.Path, strings.Join(changed, ", "))
 		}
 		p, err := PlanNotify(c)
 		if err != nil {
@@ -273,6 +277,26 @@ func Run(ctx context.Context, o Options) error {
 }
 
 type pendingReload struct{ plan *Plan }
+
+// restartOnlyChanges names the settings of next that differ from those
+// the daemon started with and that only a restart applies: the listen
+// address, the state and outbox folders, the remote-write and history
+// clients, and the datasource mode (embedded or not).
+func restartOnlyChanges(started, next *config.Config) []string {
+	var out []string
+	diff := func(name string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, name)
+		}
+	}
+	diff("listen", started.Listen, next.Listen)
+	diff("state_dir", started.StateDir, next.StateDir)
+	diff("outbox_dir", started.OutboxDir, next.OutboxDir)
+	diff("remote_write", started.RemoteWrite, next.RemoteWrite)
+	diff("history", started.History, next.History)
+	diff("datasource.embedded (the datasource mode)", started.Datasource.Embedded != nil, next.Datasource.Embedded != nil)
+	return out
+}
 
 // reloader is the evaluator as the web handler sees it, with the reload
 // that also applies the notify section.

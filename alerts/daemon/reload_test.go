@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,47 @@ receivers:
 	st := disp.IntegrationStatus()
 	if len(st) != 1 || st[0].Receiver != "relay" || st[0].Integration != "email[0]" {
 		t.Errorf("integrations after the reload %+v, want relay's only", st)
+	}
+}
+
+// TestReloadRefusesRestartOnlyChanges: a reload whose config changes what
+// only a restart applies (here the state folder and remote_write) is
+// rejected naming them, and a reload that changes only rules goes through.
+func TestReloadRefusesRestartOnlyChanges(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "r.yaml"), "groups: []\n")
+	base := "datasource: {embedded: {targets: [{job: a, url: 'http://127.0.0.1:1/m'}]}}\nrule_files: [r.yaml]\n"
+	cfgPath := filepath.Join(dir, "hlalert.yaml")
+	write(t, cfgPath, base)
+	run := start(t, cfgPath, newSyncBuffer())
+	waitReady(t, run.url)
+
+	write(t, cfgPath, base+"state_dir: elsewhere\nremote_write: {url: 'http://127.0.0.1:1/api/v1/write'}\n")
+	code, msg := post(t, run.url+"/-/reload")
+	if code == http.StatusOK || !strings.Contains(msg, "state_dir, remote_write changed: restart hlalert to apply") {
+		t.Fatalf("reload with restart-only changes: %d %s, want a rejection naming state_dir and remote_write", code, msg)
+	}
+
+	write(t, cfgPath, base)
+	write(t, filepath.Join(dir, "r.yaml"), "groups: [{name: g, rules: [{record: x, expr: vector(1)}]}]\n")
+	if code, msg := post(t, run.url+"/-/reload"); code != http.StatusOK {
+		t.Fatalf("reload of the rules only: %d %s", code, msg)
+	}
+}
+
+func TestRestartOnlyChanges(t *testing.T) {
+	a := &config.Config{Listen: ":8880", StateDir: "/s", OutboxDir: "/o", RemoteWrite: &config.RemoteWrite{URL: "http://vm/api/v1/write"}}
+	same := *a
+	same.RuleFiles = []string{"other.yaml"}
+	if got := restartOnlyChanges(a, &same); len(got) != 0 {
+		t.Errorf("rules changed only: %v, want none", got)
+	}
+	b := same
+	b.RemoteWrite = &config.RemoteWrite{URL: "http://vm2/api/v1/write"}
+	b.History = &config.History{URL: "http://loki"}
+	b.Datasource.Embedded = &config.Embedded{}
+	want := "remote_write history datasource.embedded (the datasource mode)"
+	if got := strings.Join(restartOnlyChanges(a, &b), " "); got != want {
+		t.Errorf("changes = %q, want %q", got, want)
 	}
 }

@@ -31,7 +31,7 @@ if failed != [ ] then
 else
   {
     systemd = lib.mapAttrs (_: u: {
-      inherit (u) description wantedBy after serviceConfig reloadTriggers;
+      inherit (u) description wantedBy after serviceConfig reloadTriggers restartTriggers;
     }) c.systemd.services;
     etc = lib.mapAttrs (_: e: {
       inherit (e) text;

@@ -36,6 +36,15 @@ let
   runConfig = withRouting routingFile settings.value;
   checkConfig = withRouting routingCheckFile (hl.toPlaceholders placeholder base);
 
+  # The settings a reload cannot apply (hlalert rejects a reload that
+  # changes them): a change here restarts the unit instead.
+  restartOnly = {
+    inherit (runConfig) listen state_dir outbox_dir;
+    remote_write = runConfig.remote_write or null;
+    history = runConfig.history or null;
+    embedded = (runConfig.datasource or { }) ? embedded;
+  };
+
   configFile = yaml.generate "hlalert.yaml" runConfig;
   checkFile = yaml.generate "hlalert.check.yaml" checkConfig;
 
@@ -138,8 +147,10 @@ in
       wants = [ "network-online.target" ];
       after = [ "network-online.target" ];
       # A changed config is reloaded (SIGHUP) rather than restarted: alert
-      # state and held notifications stay in memory.
+      # state and held notifications stay in memory. What a reload cannot
+      # apply restarts it.
       reloadTriggers = [ checkedConfig ];
+      restartTriggers = [ (builtins.toJSON restartOnly) ];
       serviceConfig = hl.hardening // {
         ExecStart = "${cfg.package}/bin/hlalert run --config /etc/hlalert/hlalert.yaml";
         ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
