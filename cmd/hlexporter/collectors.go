@@ -2,12 +2,10 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/backup"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/deploy"
@@ -31,49 +29,38 @@ type factory struct {
 	name     string
 	interval time.Duration
 	timeout  time.Duration
-	// build decodes the section strictly (a nil section means "all
+	// build decodes the section strictly (an empty section means "all
 	// defaults") and constructs the collector.
-	build func(sec *serve.Section, d deps) (serve.Collector, error)
+	build func(sec serve.Section, d deps) (serve.Collector, error)
 	// metrics lists what the collector can emit (the catalog's source).
 	metrics func() []*serve.MetricDef
 	// budget, when set, is the longest one update of the configured
 	// collector can take (its own timeouts back to back): the default
 	// update timeout, and the least an explicit update_timeout may be.
-	budget func(sec *serve.Section) (time.Duration, func(time.Duration) error)
+	budget func(sec serve.Section) (time.Duration, func(time.Duration) error)
 }
 
-// decode strictly decodes a section into a zero Config and validates it.
-func decode[C interface{ Validate() error }](sec *serve.Section) (C, error) {
+// decode strictly decodes a section into a zero Config and validates it;
+// every problem is at its file:line:col.
+func decode[C interface{ Validate() error }](sec serve.Section) (C, error) {
 	var cfg C
-	if sec != nil {
-		if err := sec.Decode(&cfg); err != nil {
-			return cfg, err
-		}
+	if err := sec.Decode(&cfg); err != nil {
+		return cfg, err
 	}
-	if err := cfg.Validate(); err != nil {
-		if sec == nil {
-			return cfg, fmt.Errorf("collectors: %w", err)
-		}
-		var errs []error
-		for _, e := range unjoin(err) {
-			errs = append(errs, yamlnode.Errorf(sec.Pos, "collectors.%s: %v", sec.Name, e))
-		}
-		return cfg, errors.Join(errs...)
-	}
-	return cfg, nil
+	return cfg, sec.Place(cfg.Validate())
 }
 
 // factories lists every collector hlexporter knows, in catalog order.
 func factories() []factory {
 	return []factory{
-		{name: "zfs", interval: time.Minute, timeout: 50 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		{name: "zfs", interval: time.Minute, timeout: 50 * time.Second, build: func(sec serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[zfs.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return zfs.New(cfg, d.runner, d.now, d.log)
 		}, metrics: zfs.Metrics},
-		{name: "smart", interval: 10 * time.Minute, timeout: 5 * time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		{name: "smart", interval: 10 * time.Minute, timeout: 5 * time.Minute, build: func(sec serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[smart.Config](sec)
 			if err != nil {
 				return nil, err
@@ -83,27 +70,27 @@ func factories() []factory {
 		// backup schedules its slow commands per repository itself; the
 		// serving interval only decides how often it looks what is due,
 		// and its update timeout derives from the repositories' timeouts.
-		{name: "backup", interval: time.Minute, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		{name: "backup", interval: time.Minute, build: func(sec serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[backup.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return backup.New(cfg, backup.Deps{Runner: d.runner, Now: d.now, Log: d.log})
-		}, metrics: backup.Metrics, budget: func(sec *serve.Section) (time.Duration, func(time.Duration) error) {
+		}, metrics: backup.Metrics, budget: func(sec serve.Section) (time.Duration, func(time.Duration) error) {
 			cfg, err := decode[backup.Config](sec)
 			if err != nil {
 				return 0, nil // build reports it
 			}
 			return cfg.UpdateBudget(), cfg.CheckUpdateTimeout
 		}},
-		{name: "deploy", interval: time.Minute, timeout: 50 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		{name: "deploy", interval: time.Minute, timeout: 50 * time.Second, build: func(sec serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[deploy.Config](sec)
 			if err != nil {
 				return nil, err
 			}
 			return deploy.New(cfg, d.runner, deploy.OSFS{}, d.now, d.log)
 		}, metrics: deploy.Metrics},
-		{name: "nvr", interval: 30 * time.Second, timeout: 25 * time.Second, build: func(sec *serve.Section, d deps) (serve.Collector, error) {
+		{name: "nvr", interval: 30 * time.Second, timeout: 25 * time.Second, build: func(sec serve.Section, d deps) (serve.Collector, error) {
 			cfg, err := decode[nvr.Config](sec)
 			if err != nil {
 				return nil, err

@@ -189,9 +189,11 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		if !ok {
 			continue
 		}
-		var sec *serve.Section
-		if s, ok := cfg.Section(name); ok {
-			sec = &s
+		sec, ok := cfg.Section(name)
+		if !ok {
+			// Selected with --collectors but not configured: defaults,
+			// and a problem with them is the file's.
+			sec = serve.Section{Name: name, Pos: yamlnode.Pos{File: cfg.File}}
 		}
 		interval, timeout, err := schedule(f, sec)
 		if err != nil {
@@ -228,9 +230,9 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 // interval; an explicit one is honoured (a long update delays the next,
 // updates never overlap). A collector with a budget gets it as its
 // default timeout, and an explicit timeout below it is an error.
-func schedule(f factory, sec *serve.Section) (interval, timeout time.Duration, err error) {
+func schedule(f factory, sec serve.Section) (interval, timeout time.Duration, err error) {
 	interval, timeout = f.interval, min(f.timeout, f.interval)
-	if sec != nil && sec.Interval > 0 {
+	if sec.Interval > 0 {
 		interval = sec.Interval
 		timeout = min(f.timeout, interval)
 	}
@@ -238,15 +240,11 @@ func schedule(f factory, sec *serve.Section) (interval, timeout time.Duration, e
 	if f.budget != nil {
 		timeout, check = f.budget(sec)
 	}
-	if sec != nil && sec.Timeout > 0 {
+	if sec.Timeout > 0 {
 		timeout = sec.Timeout
 		if check != nil {
 			if err := check(timeout); err != nil {
-				var errs []error
-				for _, e := range unjoin(err) {
-					errs = append(errs, yamlnode.Errorf(sec.Pos, "collectors.%s.%v", f.name, e))
-				}
-				return 0, 0, errors.Join(errs...)
+				return 0, 0, sec.Place(err)
 			}
 		}
 	}

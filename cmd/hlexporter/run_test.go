@@ -166,7 +166,7 @@ func TestBackupUpdateTimeout(t *testing.T) {
 	}{
 		{"", 40 * time.Minute, ""}, // snapshots, stats, locks, check × 10m
 		{"    update_timeout: 45m\n", 45 * time.Minute, ""},
-		{"    update_timeout: 30m\n", 0, `c.yaml:2:3: collectors.backup.update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 10m0s each = 40m0s; raise update_timeout to at least 40m0s or lower backup.repositories[0].timeout`},
+		{"    update_timeout: 30m\n", 0, `c.yaml:3:21: collectors.backup.update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 10m0s each = 40m0s; raise update_timeout to at least 40m0s or lower repositories[0].timeout`},
 	} {
 		cfg, err := serve.Load([]byte(fmt.Sprintf(repo, c.section)), "c.yaml", "")
 		if err != nil {

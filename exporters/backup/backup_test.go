@@ -406,15 +406,15 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"good", func(c *Config) {}, ""},
-		{"no-repos", func(c *Config) { c.Repositories = nil }, "backup.repositories: at least one repository is needed"},
-		{"bad-zone", func(c *Config) { c.TimeZone = "Mars/Olympus" }, `backup.time_zone: unknown time zone "Mars/Olympus"`},
-		{"bad-tool", func(c *Config) { c.Repositories[0].Tool = "kopia" }, `backup.repositories[0] (nas).tool: "kopia" is not supported (restic or borg)`},
-		{"bad-name", func(c *Config) { c.Repositories[0].Name = "NAS copy" }, `backup.repositories[0] (NAS copy).name: "NAS copy" must match [a-z0-9_]+`},
-		{"both-repo", func(c *Config) { c.Repositories[0].RepositoryFile = "/run/repo" }, "repository: set exactly one of repository and repository_file"},
+		{"no-repos", func(c *Config) { c.Repositories = nil }, "repositories: at least one repository is needed"},
+		{"bad-zone", func(c *Config) { c.TimeZone = "Mars/Olympus" }, `time_zone: unknown time zone "Mars/Olympus"`},
+		{"bad-tool", func(c *Config) { c.Repositories[0].Tool = "kopia" }, `repositories[0].tool: "kopia" is not supported (restic or borg)`},
+		{"bad-name", func(c *Config) { c.Repositories[0].Name = "NAS copy" }, `repositories[0].name: "NAS copy" must match [a-z0-9_]+`},
+		{"both-repo", func(c *Config) { c.Repositories[0].RepositoryFile = "/run/repo" }, "repositories[0].repository_file: set exactly one of repository and repository_file"},
 		{"relative-pw", func(c *Config) { c.Repositories[0].PasswordFile = "pw" }, `password_file: "pw" is not an absolute path`},
 		{"no-tier", func(c *Config) { c.Repositories[0].Tier = "" }, "tier: missing"},
 		{"short-interval", func(c *Config) { c.Repositories[0].Interval = time.Second }, "interval: 1s is below 1m"},
-		{"dup", func(c *Config) { c.Repositories = append(c.Repositories, good()) }, `backup.repositories[1] (nas).name: "nas" is used twice`},
+		{"dup", func(c *Config) { c.Repositories = append(c.Repositories, good()) }, `repositories[1].name: "nas" is used twice (also repositories[0])`},
 		{"two-sources", func(c *Config) { c.Repositories[0].LastRun = &Source{Unit: "a.service", MarkerFile: "/x"} }, "last_run: set exactly one of unit, marker_file"},
 		{"summary-on-run", func(c *Config) { c.Repositories[0].LastRun = &Source{SummaryFile: "/x"} }, "last_run.summary_file: only restore_test has a summary file"},
 		{"restic-zone", func(c *Config) { c.Repositories[0].TimeZone = "UTC" }, "time_zone: only borg timestamps need a zone"},
@@ -484,8 +484,8 @@ func TestUpdateBudget(t *testing.T) {
 		t.Fatal("30m accepted")
 	}
 	for _, want := range []string{
-		`update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 15m0s each, plus 2 local sources (last_run, restore_test) under 1m0s each = 1h2m0s; raise update_timeout to at least 1h2m0s or lower backup.repositories[0].timeout`,
-		`repository "offsite" can take: 2 tool sources (snapshots, stats) one after another under timeout 30m0s each = 1h0m0s; raise update_timeout to at least 1h0m0s or lower backup.repositories[1].timeout`,
+		`update_timeout: 30m0s is shorter than one update of repository "nas" can take: 4 tool sources (snapshots, stats, locks, check) one after another under timeout 15m0s each, plus 2 local sources (last_run, restore_test) under 1m0s each = 1h2m0s; raise update_timeout to at least 1h2m0s or lower repositories[0].timeout`,
+		`repository "offsite" can take: 2 tool sources (snapshots, stats) one after another under timeout 30m0s each = 1h0m0s; raise update_timeout to at least 1h0m0s or lower repositories[1].timeout`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error\n%s\nlacks\n%s", err, want)

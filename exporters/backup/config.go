@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Config configures the backup collector.
@@ -88,26 +90,25 @@ type Source struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
 
-// Validate checks the configuration and names every bad field.
+// Validate checks the configuration and reports every bad field, each a
+// *yamlnode.FieldError named by its key path (repositories[0].tool).
 func (c Config) Validate() error {
 	var errs []error
 	if _, err := loadZone(c.TimeZone); err != nil {
-		errs = append(errs, fmt.Errorf("backup.time_zone: %w", err))
+		errs = append(errs, yamlnode.FieldErrorf("time_zone", "%v", err))
 	}
 	if len(c.Repositories) == 0 {
-		errs = append(errs, errors.New("backup.repositories: at least one repository is needed"))
+		errs = append(errs, yamlnode.FieldErrorf("repositories", "at least one repository is needed"))
 	}
-	seen := map[string]bool{}
+	first := map[string]int{}
 	for i, r := range c.Repositories {
-		at := fmt.Sprintf("backup.repositories[%d]", i)
-		if r.Name != "" {
-			at = fmt.Sprintf("backup.repositories[%d] (%s)", i, r.Name)
-		}
+		at := fmt.Sprintf("repositories[%d]", i)
 		errs = append(errs, r.validate(at)...)
-		if seen[r.Name] {
-			errs = append(errs, fmt.Errorf("%s.name: %q is used twice", at, r.Name))
+		if j, seen := first[r.Name]; seen {
+			errs = append(errs, yamlnode.FieldErrorf(at+".name", "%q is used twice (also repositories[%d])", r.Name, j))
+		} else {
+			first[r.Name] = i
 		}
-		seen[r.Name] = true
 	}
 	return errors.Join(errs...)
 }
@@ -115,7 +116,7 @@ func (c Config) Validate() error {
 func (r Repository) validate(at string) []error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", at, field, fmt.Sprintf(format, a...)))
+		errs = append(errs, yamlnode.FieldErrorf(at+"."+field, format, a...))
 	}
 	if !nameRE.MatchString(r.Name) {
 		bad("name", "%q must match [a-z0-9_]+", r.Name)
@@ -127,15 +128,20 @@ func (r Repository) validate(at string) []error {
 	default:
 		bad("tool", "%q is not supported (restic or borg)", r.Tool)
 	}
-	if (r.Repository == "") == (r.RepositoryFile == "") {
-		bad("repository", "set exactly one of repository and repository_file")
+	switch {
+	case r.Repository == "" && r.RepositoryFile == "":
+		bad("repository", "missing (set repository or repository_file)")
+	case r.Repository != "" && r.RepositoryFile != "":
+		bad("repository_file", "set exactly one of repository and repository_file")
 	}
 	if r.PasswordFile == "" {
 		bad("password_file", "missing")
 	}
-	for field, p := range map[string]string{"repository_file": r.RepositoryFile, "password_file": r.PasswordFile, "env_file": r.EnvFile, "cache_dir": r.CacheDir} {
-		if p != "" && !filepath.IsAbs(p) {
-			bad(field, "%q is not an absolute path", p)
+	for _, p := range []struct{ field, v string }{
+		{"repository_file", r.RepositoryFile}, {"password_file", r.PasswordFile}, {"env_file", r.EnvFile}, {"cache_dir", r.CacheDir},
+	} {
+		if p.v != "" && !filepath.IsAbs(p.v) {
+			bad(p.field, "%q is not an absolute path", p.v)
 		}
 	}
 	if r.Location == "" {
@@ -180,18 +186,18 @@ func (s Source) validate(at string, summaryOK bool) []error {
 	}
 	var errs []error
 	if s.SummaryFile != "" && !summaryOK {
-		errs = append(errs, fmt.Errorf("%s.summary_file: only restore_test has a summary file", at))
+		errs = append(errs, yamlnode.FieldErrorf(at+".summary_file", "only restore_test has a summary file"))
 	}
 	if n != 1 {
-		errs = append(errs, fmt.Errorf("%s: set exactly one of unit, marker_file%s", at, map[bool]string{true: ", summary_file", false: ""}[summaryOK]))
+		errs = append(errs, yamlnode.FieldErrorf(at, "set exactly one of unit, marker_file%s", map[bool]string{true: ", summary_file", false: ""}[summaryOK]))
 	}
-	for field, p := range map[string]string{"marker_file": s.MarkerFile, "summary_file": s.SummaryFile} {
-		if p != "" && !filepath.IsAbs(p) {
-			errs = append(errs, fmt.Errorf("%s.%s: %q is not an absolute path", at, field, p))
+	for _, p := range []struct{ field, v string }{{"marker_file", s.MarkerFile}, {"summary_file", s.SummaryFile}} {
+		if p.v != "" && !filepath.IsAbs(p.v) {
+			errs = append(errs, yamlnode.FieldErrorf(at+"."+p.field, "%q is not an absolute path", p.v))
 		}
 	}
 	if s.Unit != "" && strings.ContainsAny(s.Unit, " /") {
-		errs = append(errs, fmt.Errorf("%s.unit: %q is not a unit name", at, s.Unit))
+		errs = append(errs, yamlnode.FieldErrorf(at+".unit", "%q is not a unit name", s.Unit))
 	}
 	return errs
 }
@@ -349,8 +355,9 @@ func maxDuration(a, b time.Duration) time.Duration {
 }
 
 // CheckUpdateTimeout reports, naming the repository and its fields, when
-// updateTimeout (the serving layer's bound on one update) is shorter than
-// UpdateBudget.
+// updateTimeout (the serving layer's bound on one update, the section's
+// update_timeout) is shorter than UpdateBudget: a *yamlnode.FieldError
+// about update_timeout per repository that does not fit.
 func (c Config) CheckUpdateTimeout(updateTimeout time.Duration) error {
 	var errs []error
 	for i, r := range c.Repositories {
@@ -364,7 +371,7 @@ func (c Config) CheckUpdateTimeout(updateTimeout time.Duration) error {
 		if len(local) > 0 {
 			msg += fmt.Sprintf(", plus %d local sources (%s) under %s each", len(local), strings.Join(local, ", "), LocalTimeout)
 		}
-		errs = append(errs, fmt.Errorf("update_timeout: %s = %s; raise update_timeout to at least %s or lower backup.repositories[%d].timeout", msg, b, b, i))
+		errs = append(errs, yamlnode.FieldErrorf("update_timeout", "%s = %s; raise update_timeout to at least %s or lower repositories[%d].timeout", msg, b, b, i))
 	}
 	return errors.Join(errs...)
 }

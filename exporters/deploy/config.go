@@ -7,9 +7,10 @@ package deploy
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Config configures the deploy collector. Zero values take the defaults of
@@ -57,7 +58,8 @@ func (c Config) Defaults() Config {
 	return c
 }
 
-// Validate checks the configuration (after Defaults) and names the bad field.
+// Validate checks the configuration (after Defaults) and reports every bad
+// field, each a *yamlnode.FieldError named by its key.
 func (c Config) Validate() error {
 	c = c.Defaults()
 	var errs []error
@@ -65,17 +67,17 @@ func (c Config) Validate() error {
 		{"profiles_dir", c.ProfilesDir}, {"current_system", c.CurrentSystem}, {"booted_system", c.BootedSystem},
 	} {
 		if !filepath.IsAbs(p.v) {
-			errs = append(errs, fmt.Errorf("deploy.%s: %q is not an absolute path", p.field, p.v))
+			errs = append(errs, yamlnode.FieldErrorf(p.field, "%q is not an absolute path", p.v))
 		}
 	}
 	if c.NixosVersion[0] == "" {
-		errs = append(errs, errors.New("deploy.nixos_version_command: empty program"))
+		errs = append(errs, yamlnode.FieldErrorf("nixos_version_command[0]", "empty program"))
 	}
 	if c.UpgradeUnitDisabled && c.UpgradeUnit != "" {
-		errs = append(errs, fmt.Errorf("deploy.upgrade_unit: %q is set but upgrade_unit_disabled is true", c.UpgradeUnit))
+		errs = append(errs, yamlnode.FieldErrorf("upgrade_unit", "%q is set but upgrade_unit_disabled is true", c.UpgradeUnit))
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("deploy.timeout: %s is negative", c.Timeout))
+		errs = append(errs, yamlnode.FieldErrorf("timeout", "%s is negative", c.Timeout))
 	}
 	return errors.Join(errs...)
 }

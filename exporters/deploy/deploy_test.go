@@ -198,10 +198,10 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{Config{}, ""},
-		{Config{ProfilesDir: "nix/profiles"}, `deploy.profiles_dir: "nix/profiles" is not an absolute path`},
-		{Config{NixosVersion: []string{""}}, "deploy.nixos_version_command: empty program"},
-		{Config{UpgradeUnit: "x.service", UpgradeUnitDisabled: true}, "deploy.upgrade_unit"},
-		{Config{Timeout: -time.Second}, "deploy.timeout: -1s is negative"},
+		{Config{ProfilesDir: "nix/profiles"}, `profiles_dir: "nix/profiles" is not an absolute path`},
+		{Config{NixosVersion: []string{""}}, "nixos_version_command[0]: empty program"},
+		{Config{UpgradeUnit: "x.service", UpgradeUnitDisabled: true}, `upgrade_unit: "x.service" is set but upgrade_unit_disabled is true`},
+		{Config{Timeout: -time.Second}, "timeout: -1s is negative"},
 	}
 	for _, tc := range cases {
 		err := tc.cfg.Validate()

@@ -7,11 +7,12 @@ package nvr
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 )
 
 // Config configures the Frigate collector.
@@ -49,41 +50,48 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate checks the configuration and names the bad field.
+// Validate checks the configuration and reports every bad field, each a
+// *yamlnode.FieldError named by its key.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, yamlnode.FieldErrorf(field, format, a...))
+	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		errs = append(errs, errors.New("nvr.url: missing"))
+		bad("url", "missing")
 	case err != nil:
-		errs = append(errs, fmt.Errorf("nvr.url: %w", err))
+		bad("url", "%v", err)
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		errs = append(errs, fmt.Errorf("nvr.url: %q is not an http(s) URL", c.URL))
+		bad("url", "%q is not an http(s) URL", c.URL)
 	case u.User != nil:
-		errs = append(errs, errors.New("nvr.url: credentials in the URL; use username and password_file"))
+		bad("url", "credentials in the URL; use username and password_file")
 	case u.RawQuery != "" || u.Fragment != "":
-		errs = append(errs, fmt.Errorf("nvr.url: %q has a query or fragment", c.URL))
+		bad("url", "%q has a query or fragment", c.URL)
 	}
-	if (c.Username == "") != (c.PasswordFile == "") {
-		errs = append(errs, errors.New("nvr.username: username and password_file go together"))
+	switch {
+	case c.Username != "" && c.PasswordFile == "":
+		bad("password_file", "missing (username and password_file go together)")
+	case c.Username == "" && c.PasswordFile != "":
+		bad("username", "missing (username and password_file go together)")
 	}
 	if c.TokenFile != "" && c.Username != "" {
-		errs = append(errs, errors.New("nvr.token_file: use either token_file or username/password_file"))
+		bad("token_file", "use either token_file or username/password_file")
 	}
-	for field, p := range map[string]string{"password_file": c.PasswordFile, "token_file": c.TokenFile} {
-		if p != "" && !filepath.IsAbs(p) {
-			errs = append(errs, fmt.Errorf("nvr.%s: %q is not an absolute path", field, p))
+	for _, p := range []struct{ field, v string }{{"password_file", c.PasswordFile}, {"token_file", c.TokenFile}} {
+		if p.v != "" && !filepath.IsAbs(p.v) {
+			bad(p.field, "%q is not an absolute path", p.v)
 		}
 	}
 	if c.RecordingsLookback < 0 || c.RecordingsLookback > 0 && c.RecordingsLookback < time.Minute {
-		errs = append(errs, fmt.Errorf("nvr.recordings_lookback: %s must be at least 1m", c.RecordingsLookback))
+		bad("recordings_lookback", "%s must be at least 1m", c.RecordingsLookback)
 	}
 	if c.RecordingsStorage != "" && !strings.HasPrefix(c.RecordingsStorage, "/") {
-		errs = append(errs, fmt.Errorf("nvr.recordings_storage: %q is not one of Frigate's storage mount points (absolute, e.g. /media/frigate/recordings)", c.RecordingsStorage))
+		bad("recordings_storage", "%q is not one of Frigate's storage mount points (absolute, e.g. /media/frigate/recordings)", c.RecordingsStorage)
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("nvr.timeout: %s is negative", c.Timeout))
+		bad("timeout", "%s is negative", c.Timeout)
 	}
 	return errors.Join(errs...)
 }

@@ -72,6 +72,16 @@ func (s Section) Decode(v any) error {
 	return yamlnode.Decoder{File: s.file, Known: servingKeys()}.Decode(s.body, "collectors."+s.Name, v)
 }
 
+// Place puts the problems err reports about the decoded section (a
+// collector's Validate: *yamlnode.FieldError values, joined) at their
+// file:line:col (yamlnode.Place): each at its field's value, a missing
+// key at the mapping that lacks it, a problem of the whole section (or of
+// an empty one) at the section's key; worded
+// "collectors.<name>.<path>: message", in file order. nil stays nil.
+func (s Section) Place(err error) error {
+	return yamlnode.Place(s.file, s.body, "collectors."+s.Name, s.Pos, err)
+}
+
 // LoadFile reads and loads the file at path; relative paths in it resolve
 // against its folder.
 func LoadFile(path string) (*Config, error) {

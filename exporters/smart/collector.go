@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve"
 )
@@ -27,25 +28,28 @@ type Device struct {
 	Type string `yaml:"type"`
 }
 
-// Validate names the first bad field.
+// Validate reports every bad field, each a *yamlnode.FieldError named by
+// its key path (devices[0].path).
 func (c Config) Validate() error {
-	seen := map[string]bool{}
+	var errs []error
+	first := map[string]int{}
 	for i, d := range c.Devices {
 		if !strings.HasPrefix(d.Path, "/dev/") || strings.ContainsAny(d.Path, " \t\n") {
-			return fmt.Errorf("devices[%d].path: %q is not a /dev path", i, d.Path)
+			errs = append(errs, yamlnode.FieldErrorf(fmt.Sprintf("devices[%d].path", i), "%q is not a /dev path", d.Path))
+		}
+		if d.Type != "" && (strings.HasPrefix(d.Type, "-") || strings.ContainsAny(d.Type, " \t\n")) {
+			errs = append(errs, yamlnode.FieldErrorf(fmt.Sprintf("devices[%d].type", i), "%q is not a smartctl device type", d.Type))
 		}
 		// Disks behind a RAID controller share its path and differ by
 		// type (-d megaraid,0, -d megaraid,1, ...).
 		key := d.Path + " " + d.Type
-		if seen[key] {
-			return fmt.Errorf("devices[%d]: %q listed twice", i, strings.TrimSpace(key))
-		}
-		seen[key] = true
-		if d.Type != "" && (strings.HasPrefix(d.Type, "-") || strings.ContainsAny(d.Type, " \t\n")) {
-			return fmt.Errorf("devices[%d].type: %q is not a smartctl device type", i, d.Type)
+		if j, seen := first[key]; seen {
+			errs = append(errs, yamlnode.FieldErrorf(fmt.Sprintf("devices[%d]", i), "%q listed twice (also devices[%d])", strings.TrimSpace(key), j))
+		} else {
+			first[key] = i
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Collector is the smart collector.

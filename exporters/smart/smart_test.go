@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
@@ -248,19 +249,33 @@ func TestNeverWakes(t *testing.T) {
 	}
 }
 
+// Validate reports every bad field, each a *yamlnode.FieldError by its key
+// path.
 func TestValidate(t *testing.T) {
 	for _, c := range []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{Devices: []Device{{Path: "sda"}}}, "devices[0].path"},
-		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, `devices[1]: "/dev/sda" listed twice`},
-		{Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,1"}}}, `devices[1]: "/dev/bus/0 megaraid,1" listed twice`},
-		{Config{Devices: []Device{{Path: "/dev/sda", Type: "-x"}}}, "devices[0].type"},
+		{Config{Devices: []Device{{Path: "sda"}}}, `devices[0].path: "sda" is not a /dev path`},
+		{Config{Devices: []Device{{Path: "/dev/sda"}, {Path: "/dev/sda"}}}, `devices[1]: "/dev/sda" listed twice (also devices[0])`},
+		{Config{Devices: []Device{{Path: "/dev/bus/0", Type: "megaraid,1"}, {Path: "/dev/bus/0", Type: "megaraid,1"}}}, `devices[1]: "/dev/bus/0 megaraid,1" listed twice (also devices[0])`},
+		{Config{Devices: []Device{{Path: "/dev/sda", Type: "-x"}}}, `devices[0].type: "-x" is not a smartctl device type`},
+		{Config{Devices: []Device{{Path: "sda", Type: "a b"}, {Path: "/dev/sdb"}, {Path: "/dev/sdb"}}},
+			"devices[0].path: \"sda\" is not a /dev path\ndevices[0].type: \"a b\" is not a smartctl device type\ndevices[2]: \"/dev/sdb\" listed twice (also devices[1])"},
 	} {
-		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+		err := c.cfg.Validate()
+		if err == nil || err.Error() != c.want {
 			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
+			continue
 		}
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if _, ok := e.(*yamlnode.FieldError); !ok {
+				t.Errorf("%+v: %T %v is not a *yamlnode.FieldError", c.cfg, e, e)
+			}
+		}
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("zero config: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve"
 )
@@ -33,24 +34,26 @@ type Config struct {
 	TimeZone string `yaml:"time_zone"`
 }
 
-// Validate names the first bad field.
+// Validate reports every bad field, each a *yamlnode.FieldError named by
+// its key path (pools[1]).
 func (c Config) Validate() error {
+	var errs []error
 	switch c.Format {
 	case "", "auto", "json", "text":
 	default:
-		return fmt.Errorf("format: %q is not one of auto, json, text", c.Format)
+		errs = append(errs, yamlnode.FieldErrorf("format", "%q is not one of auto, json, text", c.Format))
 	}
 	for i, p := range c.Pools {
 		if p == "" || p[0] == '-' {
-			return fmt.Errorf("pools[%d]: %q is not a pool name", i, p)
+			errs = append(errs, yamlnode.FieldErrorf(fmt.Sprintf("pools[%d]", i), "%q is not a pool name", p))
 		}
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
-			return fmt.Errorf("time_zone: %w", err)
+			errs = append(errs, yamlnode.FieldErrorf("time_zone", "unknown time zone %q", c.TimeZone))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Collector is the zfs collector.

@@ -2,7 +2,6 @@ package zfs
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
@@ -274,24 +274,33 @@ func TestAutoFallbackSticks(t *testing.T) {
 	}
 }
 
+// Validate reports every bad field, each a *yamlnode.FieldError by its key
+// path.
 func TestValidate(t *testing.T) {
 	for _, c := range []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{Format: "xml"}, "format"},
-		{Config{Pools: []string{"-a"}}, "pools[0]"},
-		{Config{TimeZone: "Mars/Olympus"}, "time_zone"},
+		{Config{Format: "xml"}, `format: "xml" is not one of auto, json, text`},
+		{Config{Pools: []string{"-a"}}, `pools[0]: "-a" is not a pool name`},
+		{Config{TimeZone: "Mars/Olympus"}, `time_zone: unknown time zone "Mars/Olympus"`},
+		{Config{Format: "xml", Pools: []string{"tank", ""}, TimeZone: "Mars/Olympus"},
+			"format: \"xml\" is not one of auto, json, text\npools[1]: \"\" is not a pool name\ntime_zone: unknown time zone \"Mars/Olympus\""},
 	} {
 		err := c.cfg.Validate()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: %v, want an error naming %s", c.cfg, err, c.want)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
+			continue
+		}
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if _, ok := e.(*yamlnode.FieldError); !ok {
+				t.Errorf("%+v: %T %v is not a *yamlnode.FieldError", c.cfg, e, e)
+			}
 		}
 	}
 	if err := (Config{}).Validate(); err != nil {
 		t.Errorf("zero config: %v", err)
 	}
-	_ = errors.New
 }
 
 func TestParseListJSONValues(t *testing.T) {
