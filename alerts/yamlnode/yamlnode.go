@@ -6,7 +6,8 @@
 // structs by their yaml tags (Decoder, for the exporter's collector
 // sections), and the one positioned error all of them return (Error at a
 // Pos, "file:line:col: message"). Readers report problems at nodes; each
-// decoder makes them Errors.
+// decoder makes them Errors. Checks that run after decoding report a
+// FieldError by key path; Place puts it at that value's node (Locate).
 package yamlnode
 
 import (

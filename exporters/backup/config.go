@@ -369,7 +369,7 @@ func (c Config) CheckUpdateTimeout(updateTimeout time.Duration) error {
 		msg := fmt.Sprintf("%s is shorter than one update of repository %q can take: %d tool sources (%s) one after another under timeout %s each",
 			updateTimeout, r.Name, len(tool), strings.Join(tool, ", "), r.timeout())
 		if len(local) > 0 {
-			msg += fmt.Sprintf(", plus %d local sources (%s) under %s each", len(local), strings.Join(local, ", "), LocalTimeout)
+			msg += fmt.Sprintf(", plus %d local %s (%s) under %s each", len(local), map[bool]string{true: "source", false: "sources"}[len(local) == 1], strings.Join(local, ", "), LocalTimeout)
 		}
 		errs = append(errs, yamlnode.FieldErrorf("update_timeout", "%s = %s; raise update_timeout to at least %s or lower repositories[%d].timeout", msg, b, b, i))
 	}
