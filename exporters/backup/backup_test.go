@@ -411,22 +411,38 @@ func TestValidate(t *testing.T) {
 		{"bad-tool", func(c *Config) { c.Repositories[0].Tool = "kopia" }, `repositories[0].tool: "kopia" is not supported (restic or borg)`},
 		{"bad-name", func(c *Config) { c.Repositories[0].Name = "NAS copy" }, `repositories[0].name: "NAS copy" must match [a-z0-9_]+`},
 		{"both-repo", func(c *Config) { c.Repositories[0].RepositoryFile = "/run/repo" }, "repositories[0].repository_file: set exactly one of repository and repository_file"},
-		{"relative-pw", func(c *Config) { c.Repositories[0].PasswordFile = "pw" }, `password_file: "pw" is not an absolute path`},
-		{"no-tier", func(c *Config) { c.Repositories[0].Tier = "" }, "tier: missing"},
-		{"short-interval", func(c *Config) { c.Repositories[0].Interval = time.Second }, "interval: 1s is below 1m"},
+		{"relative-pw", func(c *Config) { c.Repositories[0].PasswordFile = "pw" }, `repositories[0].password_file: "pw" is not an absolute path`},
+		{"no-tier", func(c *Config) { c.Repositories[0].Tier = "" }, "repositories[0].tier: missing (e.g. local, offsite)"},
+		{"short-interval", func(c *Config) { c.Repositories[0].Interval = time.Second }, "repositories[0].interval: 1s is below 1m"},
 		{"dup", func(c *Config) { c.Repositories = append(c.Repositories, good()) }, `repositories[1].name: "nas" is used twice (also repositories[0])`},
-		{"two-sources", func(c *Config) { c.Repositories[0].LastRun = &Source{Unit: "a.service", MarkerFile: "/x"} }, "last_run: set exactly one of unit, marker_file"},
-		{"summary-on-run", func(c *Config) { c.Repositories[0].LastRun = &Source{SummaryFile: "/x"} }, "last_run.summary_file: only restore_test has a summary file"},
-		{"restic-zone", func(c *Config) { c.Repositories[0].TimeZone = "UTC" }, "time_zone: only borg timestamps need a zone"},
+		{"two-sources", func(c *Config) { c.Repositories[0].LastRun = &Source{Unit: "a.service", MarkerFile: "/x"} }, "repositories[0].last_run: set exactly one of unit, marker_file"},
+		{"summary-on-run", func(c *Config) { c.Repositories[0].LastRun = &Source{SummaryFile: "/x"} }, "repositories[0].last_run.summary_file: only restore_test has a summary file"},
+		{"everything", func(c *Config) {
+			c.TimeZone = "Mars/Olympus"
+			c.Repositories = append(c.Repositories, Repository{Name: "nas", RestoreTest: &Source{Unit: "a b"}}, Repository{Tool: "kopia", Repository: "/r", RepositoryFile: "/f", PasswordFile: "pw"})
+		}, strings.Join([]string{
+			`time_zone: unknown time zone "Mars/Olympus"`,
+			"repositories[1].tool: missing (restic or borg)",
+			"repositories[1].repository: missing (set repository or repository_file)",
+			"repositories[1].password_file: missing",
+			"repositories[1].location: missing (e.g. nas, b2)",
+			"repositories[1].tier: missing (e.g. local, offsite)",
+			`repositories[1].restore_test.unit: "a b" is not a unit name`,
+			`repositories[1].name: "nas" is used twice (also repositories[0])`,
+			`repositories[2].name: "" must match [a-z0-9_]+`,
+			`repositories[2].tool: "kopia" is not supported (restic or borg)`,
+			"repositories[2].repository_file: set exactly one of repository and repository_file",
+			`repositories[2].password_file: "pw" is not an absolute path`,
+			"repositories[2].location: missing (e.g. nas, b2)",
+			"repositories[2].tier: missing (e.g. local, offsite)",
+		}, "\n")},
+		{"restic-zone", func(c *Config) { c.Repositories[0].TimeZone = "UTC" }, "repositories[0].time_zone: only borg timestamps need a zone; restic's carry one"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Repositories: []Repository{good()}}
 			tc.mod(&c)
-			err := c.Validate()
-			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-				t.Errorf("Validate = %v, want %q", err, tc.want)
-			}
+			servetest.ValidateError(t, c.Validate(), tc.want)
 		})
 	}
 }

@@ -204,10 +204,7 @@ func TestValidate(t *testing.T) {
 		{Config{Timeout: -time.Second}, "timeout: -1s is negative"},
 	}
 	for _, tc := range cases {
-		err := tc.cfg.Validate()
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
-		}
+		servetest.ValidateError(t, tc.cfg.Validate(), tc.want)
 	}
 }
 

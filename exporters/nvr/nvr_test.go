@@ -179,20 +179,17 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://frigate:5000"}, ""},
 		{Config{}, "url: missing"},
 		{Config{URL: "frigate:5000"}, `url: "frigate:5000" is not an http(s) URL`},
-		{Config{URL: "http://admin:pw@frigate:5000"}, "url: credentials in the URL"},
+		{Config{URL: "http://admin:pw@frigate:5000"}, "url: credentials in the URL; use username and password_file"},
 		{Config{URL: "http://frigate", Username: "a"}, "password_file: missing (username and password_file go together)"},
 		{Config{URL: "http://frigate", PasswordFile: "/run/pw"}, "username: missing (username and password_file go together)"},
 		{Config{URL: "http://frigate", Username: "a", PasswordFile: "/run/pw", TokenFile: "/run/tok"}, "token_file: use either token_file or username/password_file"},
 		{Config{URL: "http://frigate", TokenFile: "tok"}, `token_file: "tok" is not an absolute path`},
 		{Config{URL: "http://frigate", RecordingsLookback: time.Second}, "recordings_lookback: 1s must be at least 1m"},
 		{Config{URL: "http://frigate", RecordingsStorage: "/mnt/nvr"}, ""},
-		{Config{URL: "http://frigate", RecordingsStorage: "recordings"}, `recordings_storage: "recordings" is not one of Frigate's storage mount points`},
+		{Config{URL: "http://frigate", RecordingsStorage: "recordings"}, `recordings_storage: "recordings" is not one of Frigate's storage mount points (absolute, e.g. /media/frigate/recordings)`},
 	}
 	for _, tc := range cases {
-		err := tc.cfg.Validate()
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
-		}
+		servetest.ValidateError(t, tc.cfg.Validate(), tc.want)
 	}
 }
 

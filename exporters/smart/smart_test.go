@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
@@ -263,20 +262,9 @@ func TestValidate(t *testing.T) {
 		{Config{Devices: []Device{{Path: "sda", Type: "a b"}, {Path: "/dev/sdb"}, {Path: "/dev/sdb"}}},
 			"devices[0].path: \"sda\" is not a /dev path\ndevices[0].type: \"a b\" is not a smartctl device type\ndevices[2]: \"/dev/sdb\" listed twice (also devices[1])"},
 	} {
-		err := c.cfg.Validate()
-		if err == nil || err.Error() != c.want {
-			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
-			continue
-		}
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			if _, ok := e.(*yamlnode.FieldError); !ok {
-				t.Errorf("%+v: %T %v is not a *yamlnode.FieldError", c.cfg, e, e)
-			}
-		}
+		servetest.ValidateError(t, c.cfg.Validate(), c.want)
 	}
-	if err := (Config{}).Validate(); err != nil {
-		t.Errorf("zero config: %v", err)
-	}
+	servetest.ValidateError(t, Config{}.Validate(), "")
 }
 
 // A disk the scan calls "scsi" is read without -d, so smartctl finds SAT

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/cmdrun"
 	"github.com/hlalert/hlalert/exporters/serve/servetest"
 )
@@ -287,20 +286,9 @@ func TestValidate(t *testing.T) {
 		{Config{Format: "xml", Pools: []string{"tank", ""}, TimeZone: "Mars/Olympus"},
 			"format: \"xml\" is not one of auto, json, text\npools[1]: \"\" is not a pool name\ntime_zone: unknown time zone \"Mars/Olympus\""},
 	} {
-		err := c.cfg.Validate()
-		if err == nil || err.Error() != c.want {
-			t.Errorf("%+v: %v, want %s", c.cfg, err, c.want)
-			continue
-		}
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			if _, ok := e.(*yamlnode.FieldError); !ok {
-				t.Errorf("%+v: %T %v is not a *yamlnode.FieldError", c.cfg, e, e)
-			}
-		}
+		servetest.ValidateError(t, c.cfg.Validate(), c.want)
 	}
-	if err := (Config{}).Validate(); err != nil {
-		t.Errorf("zero config: %v", err)
-	}
+	servetest.ValidateError(t, Config{}.Validate(), "")
 }
 
 func TestParseListJSONValues(t *testing.T) {

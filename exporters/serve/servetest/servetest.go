@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/hlalert/hlalert/alerts/yamlnode"
 	"github.com/hlalert/hlalert/exporters/serve"
 )
 
@@ -236,4 +237,28 @@ func (f fixed) Name() string                 { return f.name }
 func (f fixed) Describe() []*serve.MetricDef { return f.defs }
 func (f fixed) Update(context.Context) (serve.Result, error) {
 	return f.res, f.err
+}
+
+// ValidateError checks the error of a collector Config's Validate: every
+// problem in it is a *yamlnode.FieldError (which the exporter places at
+// its field's file:line:col) and, joined, they read exactly want ("" for
+// no error).
+func ValidateError(t testing.TB, err error, want string) {
+	t.Helper()
+	got := ""
+	if err != nil {
+		got = err.Error()
+		parts := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			parts = j.Unwrap()
+		}
+		for _, e := range parts {
+			if _, ok := e.(*yamlnode.FieldError); !ok {
+				t.Errorf("%T %q is not a *yamlnode.FieldError", e, e)
+			}
+		}
+	}
+	if got != want {
+		t.Errorf("Validate error\n%s\nwant\n%s", got, want)
+	}
 }
