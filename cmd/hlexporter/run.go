@@ -208,10 +208,7 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		}
 		c, err := f.build(sec, d)
 		if err != nil {
-			if pe := (*yamlnode.Error)(nil); !errors.As(err, &pe) {
-				err = fmt.Errorf("%s: %w", name, err) // positioned errors name their section
-			}
-			errs = append(errs, err)
+			errs = append(errs, sec.Place(err))
 			continue
 		}
 		jobs = append(jobs, serve.Job{Collector: c, Interval: interval, Timeout: timeout})

@@ -49,6 +49,8 @@ func TestCLI(t *testing.T) {
 		{[]string{"check", "--config", filepath.Join(td, "unknown-collector.bad.yaml")}, 1, "", `unknown-collector.bad.yaml:2:3: collectors: unknown key "zsf" (known: backup, deploy, nvr, smart, zfs)`},
 		{[]string{"check", "--config", filepath.Join(td, "bad-field.bad.yaml")}, 1, "", `bad-field.bad.yaml:3:5: collectors.zfs: unknown key "pool" (known: `},
 		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "zfs,nope"}, 1, "", `unknown collector "nope"`},
+		// Selected but not configured: its defaults' problem is the file's.
+		{[]string{"check", "--config", filepath.Join(td, "zfs-smart.yaml"), "--collectors", "zfs,nvr"}, 1, "", "zfs-smart.yaml: collectors.nvr.url: missing\n"},
 		{[]string{"check"}, 2, "", "--config is required"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{[]string{"catalog", "extra"}, 1, "", "catalog takes no arguments"},

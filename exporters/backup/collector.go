@@ -99,10 +99,10 @@ func New(cfg Config, deps Deps) (serve.Collector, error) {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &collector{deps: deps}
-	for _, rc := range cfg.Repositories {
-		s, err := resolve(cfg, rc)
+	for i, rc := range cfg.Repositories {
+		s, err := resolve(cfg, fmt.Sprintf("repositories[%d]", i), rc)
 		if err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
+			return nil, err
 		}
 		r := &repo{s: s, labels: []string{s.Name, s.Tool, s.Location, s.Tier},
 			log: deps.Log.With("repository", s.Name, "tool", s.Tool)}

@@ -247,13 +247,15 @@ type settings struct {
 	zone          *time.Location
 }
 
-func resolve(c Config, r Repository) (settings, error) {
+// resolve settles the options of r, the repository at the key path at
+// (repositories[0]); a problem is a *yamlnode.FieldError.
+func resolve(c Config, at string, r Repository) (settings, error) {
 	s := settings{Repository: r}
 	repo := r.Repository
 	if r.RepositoryFile != "" {
 		b, err := os.ReadFile(r.RepositoryFile)
 		if err != nil && r.Remote == nil {
-			return s, fmt.Errorf("repository %s: repository_file: %w (set remote: to skip reading it here)", r.Name, err)
+			return s, yamlnode.FieldErrorf(at+".repository_file", "%v (it tells whether the repository is remote; set remote: to skip reading it here)", err)
 		}
 		repo = string(b)
 	}
@@ -285,7 +287,7 @@ func resolve(c Config, r Repository) (settings, error) {
 	}
 	var err error
 	if s.zone, err = loadZone(zone); err != nil {
-		return s, fmt.Errorf("repository %s: %w", r.Name, err)
+		return s, yamlnode.FieldErrorf(at+".time_zone", "%v", err) // Validate checks both zones first
 	}
 	return s, nil
 }
