@@ -40,14 +40,16 @@ type factory struct {
 	budget func(sec serve.Section) (time.Duration, func(time.Duration) error)
 }
 
-// decode strictly decodes a section into a zero Config and validates it;
-// every problem is at its file:line:col.
+// decode strictly decodes a section into a zero Config and validates it.
+// Decoding problems are at their file:line:col; Validate's are
+// *yamlnode.FieldErrors, which buildJobs places (serve.Section.Place) with
+// every other problem of building the collector.
 func decode[C interface{ Validate() error }](sec serve.Section) (C, error) {
 	var cfg C
 	if err := sec.Decode(&cfg); err != nil {
 		return cfg, err
 	}
-	return cfg, sec.Place(cfg.Validate())
+	return cfg, cfg.Validate()
 }
 
 // factories lists every collector hlexporter knows, in catalog order.

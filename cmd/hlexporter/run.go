@@ -208,6 +208,7 @@ func buildJobs(cfg *serve.Config, selected []string, log *slog.Logger) ([]serve.
 		}
 		c, err := f.build(sec, d)
 		if err != nil {
+			// A field's problem at its value, any other at the section.
 			errs = append(errs, sec.Place(err))
 			continue
 		}
