@@ -113,3 +113,35 @@ func TestFieldErrorString(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// Locate takes any path without panicking; when it finds a path, it
+// finds every shorter path on the way too, and a key that no mapping has
+// below it leaves it where it was.
+func FuzzLocate(f *testing.F) {
+	root, err := Document("f.yaml", []byte(fieldDoc))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []string{"", "items[2].nested[0][1]", "items[1].opts.retries", "a..b", "[0]", "items[", "x]", "items[-1]", "items[99999999999999999999]"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		n, found := Locate(root, path)
+		if n == nil {
+			t.Fatalf("Locate(%q) = nil", path)
+		}
+		if !found {
+			return
+		}
+		for i := range len(path) {
+			if path[i] == '.' || path[i] == '[' {
+				if _, ok := Locate(root, path[:i]); !ok {
+					t.Fatalf("Locate(%q) found, its prefix %q not", path, path[:i])
+				}
+			}
+		}
+		if m, ok := Locate(root, joinPath(path, "no_such_key")); ok || m != n {
+			t.Fatalf("Locate(%q.no_such_key) = %d:%d %v, want %d:%d false", path, m.Line, m.Column, ok, n.Line, n.Column)
+		}
+	})
+}
