@@ -7,9 +7,8 @@
   pname,
   version,
   commit,
-  # Hash of the Go module dependencies (go.sum). It cannot be computed
-  # without fetching them: after go.sum changes, set it to lib.fakeHash,
-  # run `nix build .#hlalert` once, and paste the hash Nix prints ("got:").
+  # Hash of the Go module dependencies (go.sum), kept in step by
+  # `go test ./nix -run TestVendorHash` (see vendor-hash.nix).
   vendorHash ? import ./vendor-hash.nix,
 }:
 let

@@ -1,8 +1,7 @@
-# The vendorHash of nix/package.nix. NOT YET COMPUTED: this is lib.fakeHash
-# (it could not be computed where the flake was written, without nixpkgs or
-# network). The first `nix build .#hlalert` fails with
-#   error: hash mismatch in fixed-output derivation ...-go-modules.drv
-#     specified: sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
-#        got:    sha256-...
-# Paste the "got:" value here and commit it; redo this whenever go.sum changes.
-"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+# The vendorHash of nix/package.nix: the NAR hash of the vendor folder
+# `go mod vendor` writes for the package's source, which is what
+# buildGoModule's go-modules derivation keeps. Computed and checked by
+# `go test ./nix -run TestVendorHash` (nix-hash over a local `go mod
+# vendor`); after go.sum changes, rewrite it with
+#   go test ./nix -run TestVendorHash -update-vendor-hash
+"sha256-5EtJCD1ZTBWaDyKJPKl9Q78M+0jTkQWDKhj1Z+oIW7c="
