@@ -2,16 +2,15 @@ package amconfig
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hlalert/hlalert/alerts/yamlnode"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 // TestLoadBad pins the errors of each bad file (testdata/bad/*.yml, golden
 // *.err): every one an *yamlnode.Error at file:line:col, all reported.
@@ -34,27 +33,13 @@ func TestLoadBad(t *testing.T) {
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				errs = j.Unwrap()
 			}
-			var b strings.Builder
 			for _, e := range errs {
 				var ye *yamlnode.Error
 				if !errors.As(e, &ye) || ye.Pos.File != f {
 					t.Errorf("not a positioned error in %s: %v", f, e)
 				}
-				b.WriteString(e.Error() + "\n")
 			}
-			golden := strings.TrimSuffix(f, ".yml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("errors:\n%s\nwant:\n%s", b.String(), want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yml")+".err", golden.Errors(err))
 		})
 	}
 }

@@ -1,15 +1,14 @@
 package config
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the .err golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 // TestBad loads every testdata/*.bad.yaml and compares all its errors with
 // the .err golden file next to it.
@@ -24,20 +23,7 @@ func TestBad(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ\n--- got\n%s--- want\n%s", got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"))
 		})
 	}
 }

@@ -2,7 +2,6 @@ package email
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,26 +11,14 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/notify"
+
+	"github.com/hlalert/hlalert/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name (golden.Check).
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // hostileBatch carries label and annotation values that try to break out
@@ -94,9 +81,9 @@ func TestDefaultTemplatesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "hostile.txt", []byte(r.Text))
-	golden(t, "hostile.html", []byte(r.HTML))
-	golden(t, "hostile.subject", []byte(r.Subject+"\n"))
+	checkGolden(t, "hostile.txt", []byte(r.Text))
+	checkGolden(t, "hostile.html", []byte(r.HTML))
+	checkGolden(t, "hostile.subject", []byte(r.Subject+"\n"))
 
 	for _, bad := range []string{"<script>", "<img", `href="javascript:`} {
 		if strings.Contains(r.HTML, bad) {
@@ -118,7 +105,7 @@ func TestDefaultTemplatesGolden(t *testing.T) {
 	unfolded := strings.ReplaceAll(strings.TrimSuffix(string(head), "\r\n"), "\r\n ", " ")
 	lines := strings.Split(unfolded, "\r\n")
 	sort.Strings(lines)
-	golden(t, "hostile.headers", []byte(strings.Join(lines, "\n")+"\n"))
+	checkGolden(t, "hostile.headers", []byte(strings.Join(lines, "\n")+"\n"))
 	for _, line := range strings.Split(string(head), "\r\n") {
 		if strings.HasPrefix(strings.ToLower(line), "bcc:") || strings.HasPrefix(strings.ToLower(line), "subject: injected") {
 			t.Errorf("header injection: %q", line)

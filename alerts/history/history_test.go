@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,9 +18,9 @@ import (
 	"github.com/hlalert/hlalert/alerts/lokipush"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -52,19 +50,7 @@ func TestStreamsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "streams.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("streams differ from %s (-update to accept):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "streams.json"), got)
 }
 
 // fakePusher fails while down is positive (decrementing it), blocks while

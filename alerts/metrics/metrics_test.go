@@ -2,8 +2,6 @@ package metrics
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,9 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 func TestEvaluatorMetrics(t *testing.T) {
 	tests := []struct {
@@ -50,30 +48,17 @@ func TestEvaluatorMetrics(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			m := NewEvaluator(reg)
 			tc.do(m)
-			golden := filepath.Join("testdata", tc.name+".prom")
-			if *update {
-				mfs, err := reg.Gather()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var b bytes.Buffer
-				for _, mf := range mfs {
-					if err := writeText(&b, mf); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			f, err := os.Open(golden)
+			mfs, err := reg.Gather()
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
-			if err := testutil.GatherAndCompare(reg, f); err != nil {
-				t.Error(err)
+			var b bytes.Buffer
+			for _, mf := range mfs {
+				if err := writeText(&b, mf); err != nil {
+					t.Fatal(err)
+				}
 			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".prom"), b.Bytes())
 		})
 	}
 }

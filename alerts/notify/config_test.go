@@ -1,16 +1,15 @@
 package notify
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 func mustLoad(t testing.TB, path string) *Config {
 	t.Helper()
@@ -36,26 +35,12 @@ func TestLoadBad(t *testing.T) {
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				errs = j.Unwrap()
 			}
-			var b strings.Builder
 			for _, e := range errs {
 				if !strings.HasPrefix(e.Error(), f) {
 					t.Errorf("error does not name the file %s: %v", f, e)
 				}
-				b.WriteString(e.Error() + "\n")
 			}
-			golden := strings.TrimSuffix(f, ".yml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("errors:\n%s\nwant:\n%s", b.String(), want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yml")+".err", golden.Errors(err))
 		})
 	}
 }

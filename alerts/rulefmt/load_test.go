@@ -1,9 +1,7 @@
 package rulefmt
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,27 +9,9 @@ import (
 	"time"
 
 	"github.com/hlalert/hlalert/alerts/yamlnode"
+
+	"github.com/hlalert/hlalert/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with the file at path, or writes it with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func render(errs []error, warns []*yamlnode.Error) []byte {
 	var b strings.Builder
@@ -59,7 +39,7 @@ func TestLoadGood(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, strings.TrimSuffix(p, ".yaml")+".json", append(got, '\n'))
+			golden.Check(t, strings.TrimSuffix(p, ".yaml")+".json", append(got, '\n'))
 		})
 	}
 }
@@ -84,7 +64,7 @@ func TestLoadBad(t *testing.T) {
 			if f != nil {
 				warns = f.Warnings
 			}
-			golden(t, strings.TrimSuffix(p, ".yaml")+".err", render(errs, warns))
+			golden.Check(t, strings.TrimSuffix(p, ".yaml")+".err", render(errs, warns))
 		})
 	}
 }
@@ -190,7 +170,7 @@ func TestLint(t *testing.T) {
 			for _, e := range lerrs {
 				es = append(es, e)
 			}
-			golden(t, strings.TrimSuffix(p, ".yaml")+".lint", render(es, lwarns))
+			golden.Check(t, strings.TrimSuffix(p, ".yaml")+".lint", render(es, lwarns))
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package statestore
 
 import (
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,9 +10,9 @@ import (
 
 	"github.com/hlalert/hlalert/alerts/alert"
 	"github.com/hlalert/hlalert/alerts/series"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/alerts.json")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 func sample() State {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -70,18 +69,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("testdata/alerts.json", b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("testdata/alerts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != string(want) {
-		t.Errorf("encoding changed (run with -update to accept):\n%s", b)
-	}
+	golden.Check(t, filepath.Join("testdata", "alerts.json"), b)
 }
 
 func TestDecodeBad(t *testing.T) {

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,9 +18,9 @@ import (
 	"github.com/hlalert/hlalert/alerts/notify"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/hlalert/hlalert/internal/golden"
+)
 
 type fakeEval struct {
 	st        alert.Status
@@ -155,19 +153,7 @@ func TestAPIGolden(t *testing.T) {
 			if err := json.Indent(&pretty, rec.Body.Bytes(), "", "  "); err != nil {
 				t.Fatalf("response is not JSON: %v\n%s", err, rec.Body)
 			}
-			golden := filepath.Join("testdata", tc.name+".json")
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := pretty.String(); got != string(want) {
-				t.Errorf("%s differs from %s (run with -update to accept):\n%s", tc.target, golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".json"), pretty.Bytes())
 		})
 	}
 }
