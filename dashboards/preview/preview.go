@@ -178,7 +178,10 @@ func lines(streams []logstream.Stream) ([]lineView, string) {
 		return nil, ""
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].e.T.After(all[j].e.T) })
-	note := fmt.Sprintf("the newest %d of %d lines", min(shownLines, len(all)), len(all))
+	note := "1 line in the last hour:"
+	if len(all) > 1 {
+		note = fmt.Sprintf("%d lines in the last hour; the newest %d:", len(all), min(shownLines, len(all)))
+	}
 	var out []lineView
 	for _, x := range all[:min(shownLines, len(all))] {
 		var ls []string
