@@ -68,6 +68,10 @@ type queryView struct {
 // shownLines is how many of a log query's lines a panel shows.
 const shownLines = 5
 
+// lineLimit is the most lines a log query returns (Loki's default limit,
+// lqlengine's too): a query that returns as many may have more.
+const lineLimit = 100
+
 // Render renders boards (in order) into one HTML page; query answers the
 // MetricsQL targets, logQuery the LogQL ones (nil: they are listed, not
 // run).
@@ -180,7 +184,11 @@ func lines(streams []logstream.Stream) ([]lineView, string) {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].e.T.After(all[j].e.T) })
 	note := "1 line in the last hour:"
 	if len(all) > 1 {
-		note = fmt.Sprintf("%d lines in the last hour; the newest %d:", len(all), min(shownLines, len(all)))
+		more := ""
+		if len(all) >= lineLimit {
+			more = "at least "
+		}
+		note = fmt.Sprintf("%s%d lines in the last hour; the newest %d:", more, len(all), min(shownLines, len(all)))
 	}
 	var out []lineView
 	for _, x := range all[:min(shownLines, len(all))] {
