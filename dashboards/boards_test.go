@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,43 @@ func committed(t *testing.T) []*boardcheck.Board {
 
 func parseLogQL(expr string) error { return lqlengine.Check(expr) }
 
+var (
+	alloyJournal = regexp.MustCompile("(?s)alloyJournal = ''(.*?)''")
+	alloyTarget  = regexp.MustCompile(`target_label\s*=\s*"([A-Za-z_][A-Za-z0-9_]*)"`)
+	alloyLabels  = regexp.MustCompile(`\blabels\s*=\s*\{([^}]*)\}`)
+	alloyKey     = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)\s*=`)
+)
+
+// alloyJournalLabels reads the labels the appliance's Alloy config ships
+// the journal with (nix/modules/appliance.nix): the loki.source.journal's
+// labels and the relabel rules' target labels, sorted.
+func alloyJournalLabels(t *testing.T) []string {
+	t.Helper()
+	data, err := readFile("../nix/modules/appliance.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := alloyJournal.FindSubmatch(data)
+	if m == nil {
+		t.Fatal("nix/modules/appliance.nix: no alloyJournal config")
+	}
+	var out []string
+	for _, tm := range alloyTarget.FindAllSubmatch(m[1], -1) {
+		out = append(out, string(tm[1]))
+	}
+	for _, lm := range alloyLabels.FindAllSubmatch(m[1], -1) {
+		for _, km := range alloyKey.FindAllSubmatch(lm[1], -1) {
+			out = append(out, string(km[1]))
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) < 2 {
+		t.Fatalf("nix/modules/appliance.nix: alloyJournal names only labels %v", out)
+	}
+	return out
+}
+
 // checks are the checks of the committed boards over homelab h.
 func checks(t *testing.T, h *homelab.Homelab) boardcheck.Options {
 	return boardcheck.Options{Known: known(t), Query: h.Query, ParseLogQL: parseLogQL, QueryLogQL: h.QueryLogQL, LogLabels: h.LogLabelNames()}
@@ -85,8 +123,8 @@ func checks(t *testing.T, h *homelab.Homelab) boardcheck.Options {
 func TestBoardsShowData(t *testing.T) {
 	h := replay(t, "healthy")
 	o := checks(t, h)
-	if want := []string{"host", "job", "level", "unit"}; !slices.Equal(o.LogLabels, want) {
-		t.Errorf("the replayed journal streams carry %v, want Alloy's %v", o.LogLabels, want)
+	if want := alloyJournalLabels(t); !slices.Equal(o.LogLabels, want) {
+		t.Errorf("the replayed journal streams carry %v, want the labels the appliance's Alloy ships: %v", o.LogLabels, want)
 	}
 	n := 0
 	for _, b := range committed(t) {
