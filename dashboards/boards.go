@@ -167,8 +167,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 		WithPanel(status("Recording age", "Time since each camera's newest segment ended; red where CameraNotRecording fires.", "s", redAbove(th.RecordingAge), 16,
 			qi(`time() - max by (instance, camera) (hlexporter_nvr_camera_last_recording_end_timestamp_seconds)`, "{{camera}}"))).
 		WithRow(dashboard.NewRowBuilder("Firing alerts")).
-		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert.", "none", nil, 24,
-			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
+		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert (the journal alerts of the LogQL rules name host and unit, the others instance).", "none", nil, 24,
+			qi(`max by (alertname, severity, instance, host, unit, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
 			NoValue("No alert is firing"))
 }
 

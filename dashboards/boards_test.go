@@ -358,6 +358,41 @@ func TestOOMPanelCountsCgroupKills(t *testing.T) {
 	}
 }
 
+// The replay evaluates the LogQL rules over its journal as hlalert does:
+// on the failing homelab journal alerts fire (and show in the overview's
+// firing table), on the healthy one none does.
+func TestJournalAlertsInReplay(t *testing.T) {
+	files, errs := rulefmt.LoadGlobs([]string{"../rules/journal.rules.yml"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var names []string
+	for _, f := range files {
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				if r.Alert != "" {
+					names = append(names, r.Alert)
+				}
+			}
+		}
+	}
+	expr := `count by (alertname) (ALERTS{alertstate="firing", alertname=~"` + strings.Join(names, "|") + `"})`
+	for sc, want := range map[string][]string{"healthy": nil, "failing": {"BorgError", "HlexporterCollectorErrors", "ResticFatal"}} {
+		v, err := replay(t, sc).Query(context.Background(), expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range v {
+			got = append(got, p.Labels.Get("alertname"))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s homelab: journal alerts firing at the replay's clock %v, want %v", sc, got, want)
+		}
+	}
+}
+
 // The failing homelab's status tiles stop turning red when the red step
 // is lifted out of reach: the red is the thresholds' doing, not a constant.
 func TestStatusNeedsThreshold(t *testing.T) {

@@ -5,7 +5,8 @@
 // over them as `hlalert run` does (ALERTS, recording rules and hlalert's
 // own metrics) — and its systemd journal as Alloy ships it: the log
 // streams of the journal rules' unit tests, queried with the embedded LogQL
-// engine. Dashboards are checked, and previewed, against it.
+// engine, which the LogQL rules are evaluated over too. Dashboards are
+// checked, and previewed, against it.
 package homelab
 
 import (
@@ -331,6 +332,7 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	q := rule.QuerierFunc(func(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
 		return h.Engine.Query(ctx, expr, ts, 0)
 	})
+	lq := rule.QuerierFunc(h.LogEngine.QueryVector)
 	for ts := At.Add(-Window); !ts.After(At); ts = ts.Add(Step) {
 		now = ts
 		for _, t := range scrapeTargets {
@@ -339,7 +341,11 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 			}
 		}
 		for _, g := range groups {
-			pts, errs := g.Eval(ctx, q, ts)
+			gq := q
+			if g.logQL {
+				gq = lq
+			}
+			pts, errs := g.Eval(ctx, gq, ts)
 			if len(errs) > 0 {
 				return nil, fmt.Errorf("scenario %s: evaluate rules at %s: %w", name, ts.Format(time.RFC3339), errors.Join(errs...))
 			}
@@ -412,24 +418,27 @@ func exposition(root string, files []Golden) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// loadGroups builds the MetricsQL rule groups of the rule files (LogQL
-// groups need log streams the replay does not have).
-func loadGroups(o Options) ([]*rule.Group, error) {
+// group is a rule group and the language of its queries.
+type group struct {
+	*rule.Group
+	logQL bool
+}
+
+// loadGroups builds the rule groups of the rule files: MetricsQL groups
+// and LogQL ones (evaluated over the replay's journal).
+func loadGroups(o Options) ([]group, error) {
 	files, errs := rulefmt.LoadGlobs([]string{filepath.Join(o.Root, o.Rules)})
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("load rules: %w", errors.Join(errs...))
 	}
-	var out []*rule.Group
+	var out []group
 	for _, f := range files {
 		for _, g := range f.Groups {
-			if g.Type == "logql" {
-				continue
-			}
 			rg, err := rule.NewGroup(f.Path, g, rule.GroupOptions{ParseTemplate: rule.VMTemplates})
 			if err != nil {
 				return nil, fmt.Errorf("rule group %s: %w", g.Name, err)
 			}
-			out = append(out, rg)
+			out = append(out, group{rg, g.Type == rulefmt.TypeLogQL})
 		}
 	}
 	return out, nil
