@@ -147,25 +147,33 @@ func TestBoardsShowData(t *testing.T) {
 	}
 }
 
-// Panels that may be empty (they set noValue, like "No alert is firing")
-// show data on the failing homelab: they are not always empty.
+// Panels that may be empty (they set noValue, like "No alert is firing"
+// or "No OOM kill") show data on the failing homelab: they are not always
+// empty. So does every LogQL panel, the logs panel's lines included.
 func TestNoValuePanelsFillUp(t *testing.T) {
 	h := replay(t, "failing")
-	n := 0
+	n, logql := 0, 0
 	for _, b := range committed(t) {
 		for _, p := range b.Panels {
-			if p.NoValue == "" {
+			isLog := slices.ContainsFunc(p.Targets, func(t boardcheck.Target) bool { return t.Kind == "logql" })
+			if p.NoValue == "" && !isLog {
 				continue
 			}
 			n++
+			if isLog {
+				logql++
+			}
 			vals, err := boardcheck.Values(context.Background(), b, p, h.Query, h.QueryLogQL)
 			if err != nil || len(vals) == 0 {
 				t.Errorf("%s: %s shows nothing on the failing homelab (%v)", b.Path, p.Where(nil), err)
 			}
 		}
 	}
-	if n == 0 {
+	if n == logql {
 		t.Error("no panel sets noValue")
+	}
+	if logql < 4 {
+		t.Errorf("%d LogQL panels, want the logs board's 4", logql)
 	}
 }
 

@@ -154,6 +154,9 @@ func MetricNames(expr string) ([]string, error) {
 // checkLogQL runs the data checks of one LogQL target (variables
 // resolved) and returns what is wrong.
 func checkLogQL(ctx context.Context, expr string, p Panel, o Options) []string {
+	if o.LogLabels == nil && o.QueryLogQL == nil {
+		return nil
+	}
 	var out []string
 	ex, err := lqlengine.Parse(expr)
 	if err != nil {
