@@ -167,8 +167,8 @@ func overview(th Thresholds) *dashboard.DashboardBuilder {
 		WithPanel(status("Recording age", "Time since each camera's newest segment ended; red where CameraNotRecording fires.", "s", redAbove(th.RecordingAge), 16,
 			qi(`time() - max by (instance, camera) (hlexporter_nvr_camera_last_recording_end_timestamp_seconds)`, "{{camera}}"))).
 		WithRow(dashboard.NewRowBuilder("Firing alerts")).
-		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert.", "none", nil, 24,
-			qi(`max by (alertname, severity, instance, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
+		WithPanel(tbl("Firing alerts", "Every firing alert but the Watchdog: one row per alert (the journal alerts of the LogQL rules name host and unit, the others instance).", "none", nil, 24,
+			qi(`max by (alertname, severity, instance, host, unit, repository, pool, device, camera) (ALERTS{alertstate="firing", alertname!="Watchdog"})`, "")).
 			NoValue("No alert is firing"))
 }
 
@@ -309,7 +309,9 @@ func logsBoard() *dashboard.DashboardBuilder {
 	}
 	errorsExpr := `sum by (host, unit) (count_over_time(` + journalErrors + ` [1h]))`
 	sshExpr := `sum by (host) (count_over_time({job="systemd-journal", host=~"$host", unit="sshd.service"} |~ "Failed password|Invalid user|authentication failure" [1h]))`
-	oomExpr := journal + ` |= "Out of memory: Killed process"`
+	// The kernel's "Out of memory: Killed process" and a memory cgroup's
+	// "Memory cgroup out of memory: Killed process", as OOMKill reads them.
+	oomExpr := journal + ` |~ "[Oo]ut of memory: Killed process"`
 	return base("hlalert-logs", "Logs", "The systemd journal in Loki: errors by host and unit, SSH failures, OOM kills; links open Explore.").
 		WithVariable(dashboard.NewQueryVariableBuilder("host").Label("Host").
 			Datasource(logsDS()).
@@ -324,6 +326,7 @@ func logsBoard() *dashboard.DashboardBuilder {
 			Links([]cog.Builder[dashboard.DashboardLink]{explore("Explore sshd", `{job="systemd-journal", unit="sshd.service"}`)})).
 		WithPanel(graph("OOM kills", "Kernel OOM killer invocations per host and hour.", "none", 12,
 			lq(`sum by (host) (count_over_time(`+oomExpr+` [1h]))`, "{{host}}")).
+			NoValue("No OOM kill").
 			Links([]cog.Builder[dashboard.DashboardLink]{explore("Explore OOM kills", oomExpr)})).
 		WithPanel(logPanel("Error lines", "The newest journal lines at level error or worse.", 24,
 			lq(journalErrors, "")))

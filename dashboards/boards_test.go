@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,41 +73,107 @@ func committed(t *testing.T) []*boardcheck.Board {
 
 func parseLogQL(expr string) error { return lqlengine.Check(expr) }
 
+var (
+	alloyJournal = regexp.MustCompile("(?s)alloyJournal = ''(.*?)''")
+	alloyTarget  = regexp.MustCompile(`target_label\s*=\s*"([A-Za-z_][A-Za-z0-9_]*)"`)
+	alloyLabels  = regexp.MustCompile(`\blabels\s*=\s*\{([^}]*)\}`)
+	alloyKey     = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)\s*=`)
+)
+
+// alloyJournalLabels reads the labels the appliance's Alloy config ships
+// the journal with (nix/modules/appliance.nix): the loki.source.journal's
+// labels and the relabel rules' target labels, sorted.
+func alloyJournalLabels(t *testing.T) []string {
+	t.Helper()
+	data, err := readFile("../nix/modules/appliance.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := alloyJournal.FindSubmatch(data)
+	if m == nil {
+		t.Fatal("nix/modules/appliance.nix: no alloyJournal config")
+	}
+	var out []string
+	for _, tm := range alloyTarget.FindAllSubmatch(m[1], -1) {
+		out = append(out, string(tm[1]))
+	}
+	for _, lm := range alloyLabels.FindAllSubmatch(m[1], -1) {
+		for _, km := range alloyKey.FindAllSubmatch(lm[1], -1) {
+			out = append(out, string(km[1]))
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) < 2 {
+		t.Fatalf("nix/modules/appliance.nix: alloyJournal names only labels %v", out)
+	}
+	return out
+}
+
+// checks are the checks of the committed boards over homelab h.
+func checks(t *testing.T, h *homelab.Homelab) boardcheck.Options {
+	return boardcheck.Options{Known: known(t), Query: h.Query, ParseLogQL: parseLogQL, QueryLogQL: h.QueryLogQL, LogLabels: h.LogLabelNames()}
+}
+
 // Every committed board decodes strictly; every MetricsQL query runs on the
-// embedded engine and reads known metrics; every LogQL query parses; and on
-// the healthy homelab every MetricsQL query returns data.
+// embedded engine and reads known metrics; every LogQL query parses and
+// selects on labels the replayed journal streams carry; and on the healthy
+// homelab every query returns data: MetricsQL and LogQL metric queries
+// samples (carrying the labels they group by), LogQL log queries lines.
 func TestBoardsShowData(t *testing.T) {
 	h := replay(t, "healthy")
-	k := known(t)
+	o := checks(t, h)
+	if want := alloyJournalLabels(t); !slices.Equal(o.LogLabels, want) {
+		t.Errorf("the replayed journal streams carry %v, want the labels the appliance's Alloy ships: %v", o.LogLabels, want)
+	}
+	n := 0
 	for _, b := range committed(t) {
+		for _, p := range b.Panels {
+			for _, tg := range p.Targets {
+				if tg.Kind == "logql" {
+					n++
+				}
+			}
+		}
 		t.Run(b.Path, func(t *testing.T) {
-			probs := boardcheck.Check(context.Background(), b, boardcheck.Options{Known: k, Query: h.Query, ParseLogQL: parseLogQL})
+			probs := boardcheck.Check(context.Background(), b, o)
 			for _, p := range probs {
 				t.Error(p)
 			}
 		})
 	}
+	if n < 4 {
+		t.Errorf("only %d LogQL targets checked, want the logs board's 4", n)
+	}
 }
 
-// Panels that may be empty (they set noValue, like "No alert is firing")
-// show data on the failing homelab: they are not always empty.
+// Panels that may be empty (they set noValue, like "No alert is firing"
+// or "No OOM kill") show data on the failing homelab: they are not always
+// empty. So does every LogQL panel, the logs panel's lines included.
 func TestNoValuePanelsFillUp(t *testing.T) {
 	h := replay(t, "failing")
-	n := 0
+	n, logql := 0, 0
 	for _, b := range committed(t) {
 		for _, p := range b.Panels {
-			if p.NoValue == "" {
+			isLog := slices.ContainsFunc(p.Targets, func(t boardcheck.Target) bool { return t.Kind == "logql" })
+			if p.NoValue == "" && !isLog {
 				continue
 			}
 			n++
-			vals, err := boardcheck.Values(context.Background(), b, p, h.Query)
+			if isLog {
+				logql++
+			}
+			vals, err := boardcheck.Values(context.Background(), b, p, h.Query, h.QueryLogQL)
 			if err != nil || len(vals) == 0 {
 				t.Errorf("%s: %s shows nothing on the failing homelab (%v)", b.Path, p.Where(nil), err)
 			}
 		}
 	}
-	if n == 0 {
+	if n == logql {
 		t.Error("no panel sets noValue")
+	}
+	if logql < 4 {
+		t.Errorf("%d LogQL panels, want the logs board's 4", logql)
 	}
 }
 
@@ -154,7 +223,7 @@ func TestOverviewTurnsRed(t *testing.T) {
 }
 
 func isRed(b *boardcheck.Board, p boardcheck.Panel, h *homelab.Homelab) (bool, error) {
-	vals, err := boardcheck.Values(context.Background(), b, p, h.Query)
+	vals, err := boardcheck.Values(context.Background(), b, p, h.Query, nil)
 	if err != nil {
 		return false, err
 	}
@@ -169,7 +238,7 @@ func isRed(b *boardcheck.Board, p boardcheck.Panel, h *homelab.Homelab) (bool, e
 // Each check fails on a board broken the way community boards break.
 func TestBrokenBoardsFail(t *testing.T) {
 	h := replay(t, "healthy")
-	k := known(t)
+	o := checks(t, h)
 	data, err := readFile("overview.json")
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +269,7 @@ func TestBrokenBoardsFail(t *testing.T) {
 			if err != nil {
 				msgs = append(msgs, err.Error())
 			} else {
-				for _, p := range boardcheck.Check(context.Background(), b, boardcheck.Options{Known: k, Query: h.Query, ParseLogQL: parseLogQL}) {
+				for _, p := range boardcheck.Check(context.Background(), b, o) {
 					msgs = append(msgs, p.Error())
 				}
 			}
@@ -217,7 +286,7 @@ func TestBrokenLogQLFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := bytes.Replace(data, []byte(`|= \"Out of memory: Killed process\"`), []byte(`|= Out of memory`), 1)
+	broken := bytes.Replace(data, []byte(`|~ \"[Oo]ut of memory: Killed process\"`), []byte(`|~ [Oo]ut of memory`), 1)
 	b, err := boardcheck.Parse("logs.json", broken)
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +294,110 @@ func TestBrokenLogQLFails(t *testing.T) {
 	probs := boardcheck.Check(context.Background(), b, boardcheck.Options{ParseLogQL: parseLogQL})
 	if len(probs) == 0 || !strings.Contains(probs[0].Error(), "LogQL") {
 		t.Errorf("problems = %v, want a LogQL parse error", probs)
+	}
+}
+
+// A LogQL panel that selects or groups on a label the journal streams do
+// not carry, or on a value they never have, is reported: the panel would
+// stay empty (or lose its split) in Grafana.
+func TestBrokenLogQLPanelsFail(t *testing.T) {
+	h := replay(t, "healthy")
+	o := checks(t, h)
+	data, err := readFile("logs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"grouped by a label no stream has", `sum by (host, unit)`, `sum by (host, service)`,
+			[]string{`panel 1 "Journal errors by host and unit" query A: LogQL: groups by service, which none of its 1 series carries`}},
+		{"selector on a label no stream has", `unit=\"sshd.service\"`, `service=\"sshd.service\"`,
+			[]string{`panel 2 "SSH authentication failures" query A: LogQL: stream selector label service is on none of the log streams (their labels: host, job, level, unit)`,
+				`panel 2 "SSH authentication failures" query A: LogQL: returns no data`}},
+		{"syslog's err instead of Alloy's error", `level=~\"error|crit|alert|emerg\"`, `level=~\"err|crit|alert|emerg\"`,
+			[]string{`panel 1 "Journal errors by host and unit" query A: LogQL: returns no data`,
+				`panel 4 "Error lines" query A: LogQL: returns no log lines`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !bytes.Contains(data, []byte(tc.old)) {
+				t.Fatalf("logs.json has no %s", tc.old)
+			}
+			b, err := boardcheck.Parse("logs.json", bytes.ReplaceAll(data, []byte(tc.old), []byte(tc.new)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			for _, p := range boardcheck.Check(context.Background(), b, o) {
+				msgs = append(msgs, p.Error())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(strings.Join(msgs, "\n"), w) {
+					t.Errorf("problems %q, want one containing %q", msgs, w)
+				}
+			}
+		})
+	}
+}
+
+// On the failing homelab the OOM panel counts both kinds of OOM kill the
+// journal tests log: the kernel's on server and a memory cgroup's on nas.
+func TestOOMPanelCountsCgroupKills(t *testing.T) {
+	h := replay(t, "failing")
+	b, err := boardcheck.Load("logs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(b.Panels, func(p boardcheck.Panel) bool { return p.Title == "OOM kills" })
+	if i < 0 {
+		t.Fatal("logs.json has no OOM kills panel")
+	}
+	vals, err := boardcheck.Values(context.Background(), b, b.Panels[i], h.Query, h.QueryLogQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vals {
+		got = append(got, v.Labels.String()+" "+strconv.FormatFloat(v.V, 'g', -1, 64))
+	}
+	if want := []string{`{host="nas"} 1`, `{host="server"} 1`}; !slices.Equal(got, want) {
+		t.Errorf("OOM kills = %q, want %q", got, want)
+	}
+}
+
+// The replay evaluates the LogQL rules over its journal as hlalert does:
+// on the failing homelab journal alerts fire (and show in the overview's
+// firing table), on the healthy one none does.
+func TestJournalAlertsInReplay(t *testing.T) {
+	files, errs := rulefmt.LoadGlobs([]string{"../rules/journal.rules.yml"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var names []string
+	for _, f := range files {
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				if r.Alert != "" {
+					names = append(names, r.Alert)
+				}
+			}
+		}
+	}
+	expr := `count by (alertname) (ALERTS{alertstate="firing", alertname=~"` + strings.Join(names, "|") + `"})`
+	for sc, want := range map[string][]string{"healthy": nil, "failing": {"BorgError", "HlexporterCollectorErrors", "ResticFatal"}} {
+		v, err := replay(t, sc).Query(context.Background(), expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range v {
+			got = append(got, p.Labels.Get("alertname"))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s homelab: journal alerts firing at the replay's clock %v, want %v", sc, got, want)
+		}
 	}
 }
 

@@ -2,7 +2,9 @@
 // the JSON decodes strictly with the Grafana Foundation SDK (an unknown
 // field fails), every MetricsQL query parses and runs on hlalert's embedded
 // engine, every metric it reads is one somebody exports, and, given
-// series, every query returns data. `hlalert dashboards check` runs it on a
+// series, every query returns data; every LogQL query parses and, given log
+// streams, selects on labels they carry and returns samples (with the
+// labels it groups by) or lines. `hlalert dashboards check` runs it on a
 // user's boards; the tests of hlalert's own boards run it on a replayed
 // homelab.
 package boardcheck

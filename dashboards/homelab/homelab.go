@@ -3,7 +3,10 @@
 // outputs (and a captured node_exporter), scraped by hlalert's own scraper
 // as VictoriaMetrics would scrape them, with the shipped rules evaluated
 // over them as `hlalert run` does (ALERTS, recording rules and hlalert's
-// own metrics). Dashboards are checked, and previewed, against it.
+// own metrics) — and its systemd journal as Alloy ships it: the log
+// streams of the journal rules' unit tests, queried with the embedded LogQL
+// engine, which the LogQL rules are evaluated over too. Dashboards are
+// checked, and previewed, against it.
 package homelab
 
 import (
@@ -32,12 +35,15 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hlalert/hlalert/alerts/email"
+	"github.com/hlalert/hlalert/alerts/logstream"
+	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/metrics"
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rule"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/scrape"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/unittest"
 )
 
 // At is when the replayed homelab is looked at: every golden file's clock
@@ -56,9 +62,23 @@ const (
 )
 
 // Scenario files (scenarios.yaml) name, per homelab, the scrape targets and
-// the golden files each serves.
+// the golden files each serves, and the journal lines it logged.
 type file struct {
 	Scenarios map[string][]Target `yaml:"scenarios"`
+	// Logs are, per scenario, where its journal lines come from.
+	Logs map[string][]LogSource `yaml:"logs"`
+}
+
+// LogSource is the input_streams of a LogQL rule test file (lokitool
+// format, as `hlalert test` reads it): the streams of its tests, with the
+// labels Alloy ships the journal with, replayed with every test's start at
+// Start. Entries keep their offsets from the start; none may fall after
+// At.
+type LogSource struct {
+	Tests string `yaml:"tests"` // the test file, relative to the repository root
+	// Names are the tests whose streams are replayed; empty: every test.
+	Names []string  `yaml:"names"`
+	Start time.Time `yaml:"start"`
 }
 
 // Target is one scraped exporter of a scenario.
@@ -110,6 +130,10 @@ type Homelab struct {
 	// Exposition is what each target served (after the clock shift), by
 	// job/instance.
 	Exposition map[string][]byte
+	// Logs are the journal lines of the scenario's log sources, read by
+	// LogEngine.
+	Logs      *logstream.Store
+	LogEngine *lqlengine.Engine
 }
 
 // Query evaluates a MetricsQL instant query at At.
@@ -117,8 +141,26 @@ func (h *Homelab) Query(ctx context.Context, expr string) (series.Vector, error)
 	return h.Engine.Query(ctx, expr, At, 0)
 }
 
-// ReadScenarios reads a scenarios file: the targets of each scenario by
-// name.
+// QueryLogQL evaluates a LogQL instant query at At, as Loki answers
+// /loki/api/v1/query: a metric query's samples, or for a log query the
+// newest lines (at most 100) of the hour before At.
+func (h *Homelab) QueryLogQL(ctx context.Context, expr string) (lqlengine.Result, error) {
+	return h.LogEngine.Query(ctx, expr, At)
+}
+
+// LogLabelNames are the label names of the replayed log streams, sorted.
+func (h *Homelab) LogLabelNames() []string {
+	seen := map[string]bool{}
+	for _, s := range h.Logs.Select(nil, At.Add(-Window), At.Add(time.Nanosecond)) {
+		for _, l := range s.Labels {
+			seen[l.Name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// ReadScenarios reads a scenarios file: the scrape targets of each
+// scenario by name.
 func ReadScenarios(path string) (map[string][]Target, error) {
 	f, err := readFile(path)
 	if err != nil {
@@ -150,7 +192,62 @@ func readFile(path string) (*file, error) {
 			}
 		}
 	}
+	for name, srcs := range f.Logs {
+		if _, ok := f.Scenarios[name]; !ok {
+			return nil, fmt.Errorf("%s: logs.%s: no scenario %q", path, name, name)
+		}
+		for i, s := range srcs {
+			if s.Tests == "" || s.Start.IsZero() {
+				return nil, fmt.Errorf("%s: logs.%s[%d]: tests and start are required", path, name, i)
+			}
+			if s.Start.Before(At.Add(-Window)) || s.Start.After(At) {
+				return nil, fmt.Errorf("%s: logs.%s[%d]: start %s is outside the replay (%s to %s)", path, name, i,
+					s.Start.Format(time.RFC3339), At.Add(-Window).Format(time.RFC3339), At.Format(time.RFC3339))
+			}
+		}
+	}
 	return &f, nil
+}
+
+// loadLogs appends the streams of a scenario's log sources to st.
+func loadLogs(root string, srcs []LogSource, st *logstream.Store) error {
+	for _, src := range srcs {
+		f, errs := unittest.ReadFile(filepath.Join(root, src.Tests))
+		if len(errs) > 0 {
+			return fmt.Errorf("log source: %w", errors.Join(errs...))
+		}
+		want := map[string]bool{}
+		for _, n := range src.Names {
+			want[n] = true
+		}
+		lines, all := 0, len(want) == 0
+		for _, t := range f.Tests {
+			if !all && !want[t.Name] {
+				continue
+			}
+			delete(want, t.Name)
+			for _, s := range t.InputStreams {
+				for _, e := range s.Entries {
+					ts := src.Start.Add(e.At)
+					if ts.After(At) {
+						return fmt.Errorf("%s: %s: input stream %s: the line at %s would be logged at %s, after the replay's clock %s",
+							e.Pos, t.DisplayName(), s.Labels, e.At, ts.Format(time.RFC3339), At.Format(time.RFC3339))
+					}
+					if err := st.Append(s.Labels, logstream.Entry{T: ts, Line: e.Line}); err != nil {
+						return fmt.Errorf("%s: %w", e.Pos, err)
+					}
+					lines++
+				}
+			}
+		}
+		if len(want) > 0 {
+			return fmt.Errorf("%s: no test named %q", src.Tests, slices.Sorted(maps.Keys(want)))
+		}
+		if lines == 0 {
+			return fmt.Errorf("%s: the tests replayed have no input_streams", src.Tests)
+		}
+	}
+	return nil
 }
 
 // Options say where things are.
@@ -174,11 +271,15 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: no scenario %q", o.Scenarios, name)
 	}
-	h := &Homelab{Name: name, Store: series.NewStore(), Exposition: map[string][]byte{}}
+	h := &Homelab{Name: name, Store: series.NewStore(), Exposition: map[string][]byte{}, Logs: logstream.NewStore()}
 	h.Engine, err = mqlengine.New(h.Store, mqlengine.Options{Now: func() time.Time { return At }})
 	if err != nil {
 		return nil, err
 	}
+	if err := loadLogs(o.Root, f.Logs[name], h.Logs); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	h.LogEngine = lqlengine.New(h.Logs)
 	// Targets answer through an in-process transport keyed by host:port,
 	// so the scraper labels them instance="host:port" as VictoriaMetrics
 	// would.
@@ -231,6 +332,7 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 	q := rule.QuerierFunc(func(ctx context.Context, expr string, ts time.Time) (series.Vector, error) {
 		return h.Engine.Query(ctx, expr, ts, 0)
 	})
+	lq := rule.QuerierFunc(h.LogEngine.QueryVector)
 	for ts := At.Add(-Window); !ts.After(At); ts = ts.Add(Step) {
 		now = ts
 		for _, t := range scrapeTargets {
@@ -239,7 +341,11 @@ func Load(ctx context.Context, o Options, name string) (*Homelab, error) {
 			}
 		}
 		for _, g := range groups {
-			pts, errs := g.Eval(ctx, q, ts)
+			gq := q
+			if g.logQL {
+				gq = lq
+			}
+			pts, errs := g.Eval(ctx, gq, ts)
 			if len(errs) > 0 {
 				return nil, fmt.Errorf("scenario %s: evaluate rules at %s: %w", name, ts.Format(time.RFC3339), errors.Join(errs...))
 			}
@@ -312,24 +418,27 @@ func exposition(root string, files []Golden) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// loadGroups builds the MetricsQL rule groups of the rule files (LogQL
-// groups need log streams the replay does not have).
-func loadGroups(o Options) ([]*rule.Group, error) {
+// group is a rule group and the language of its queries.
+type group struct {
+	*rule.Group
+	logQL bool
+}
+
+// loadGroups builds the rule groups of the rule files: MetricsQL groups
+// and LogQL ones (evaluated over the replay's journal).
+func loadGroups(o Options) ([]group, error) {
 	files, errs := rulefmt.LoadGlobs([]string{filepath.Join(o.Root, o.Rules)})
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("load rules: %w", errors.Join(errs...))
 	}
-	var out []*rule.Group
+	var out []group
 	for _, f := range files {
 		for _, g := range f.Groups {
-			if g.Type == "logql" {
-				continue
-			}
 			rg, err := rule.NewGroup(f.Path, g, rule.GroupOptions{ParseTemplate: rule.VMTemplates})
 			if err != nil {
 				return nil, fmt.Errorf("rule group %s: %w", g.Name, err)
 			}
-			out = append(out, rg)
+			out = append(out, group{rg, g.Type == rulefmt.TypeLogQL})
 		}
 	}
 	return out, nil

@@ -16,12 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/series"
 	"github.com/hlalert/hlalert/dashboards/boardcheck"
 )
-
-// Query runs a MetricsQL instant query.
-type Query func(ctx context.Context, expr string) (series.Vector, error)
 
 // Page describes one rendered page.
 type Page struct {
@@ -48,6 +46,8 @@ type panelView struct {
 	Title, Description, Type string
 	X, Y, W, H               uint32
 	Values                   []valueView
+	Lines                    []lineView // a log query's newest lines
+	LineNote                 string     // how many lines there are
 	Queries                  []queryView
 	Empty                    string // what is shown without values
 	Status                   string // worst colour among the values
@@ -57,13 +57,25 @@ type valueView struct {
 	Name, Text, Colour string
 }
 
+type lineView struct {
+	Time, Stream, Line string
+}
+
 type queryView struct {
 	RefID, Kind, Expr, Note string
 }
 
+// shownLines is how many of a log query's lines a panel shows.
+const shownLines = 5
+
+// lineLimit is the most lines a log query returns (Loki's default limit,
+// lqlengine's too): a query that returns as many may have more.
+const lineLimit = 100
+
 // Render renders boards (in order) into one HTML page; query answers the
-// MetricsQL targets (LogQL targets are listed, not run).
-func Render(ctx context.Context, page Page, boards []*boardcheck.Board, query Query) ([]byte, error) {
+// MetricsQL targets, logQuery the LogQL ones (nil: they are listed, not
+// run).
+func Render(ctx context.Context, page Page, boards []*boardcheck.Board, query boardcheck.Query, logQuery boardcheck.LogQuery) ([]byte, error) {
 	var views []boardView
 	for _, b := range boards {
 		bv := boardView{Title: str(b.Dashboard.Title), UID: str(b.Dashboard.Uid), Description: str(b.Dashboard.Description)}
@@ -72,7 +84,7 @@ func Render(ctx context.Context, page Page, boards []*boardcheck.Board, query Qu
 			bv.GridRows = max(bv.GridRows, r.Y+1)
 		}
 		for _, p := range b.Panels {
-			pv, err := panel(ctx, b, p, query)
+			pv, err := panel(ctx, b, p, query, logQuery)
 			if err != nil {
 				return nil, err
 			}
@@ -101,7 +113,7 @@ func str(p *string) string {
 // rank orders colours by severity for a panel's summary border.
 var rank = map[string]int{"": 0, "text": 0, "green": 1, "orange": 2, "red": 3}
 
-func panel(ctx context.Context, b *boardcheck.Board, p boardcheck.Panel, query Query) (panelView, error) {
+func panel(ctx context.Context, b *boardcheck.Board, p boardcheck.Panel, query boardcheck.Query, logQuery boardcheck.LogQuery) (panelView, error) {
 	pv := panelView{Title: p.Title, Description: p.Description, Type: p.Type, X: p.X, Y: p.Y, W: p.W, H: p.H, Empty: "No data"}
 	if p.NoValue != "" {
 		pv.Empty = p.NoValue
@@ -112,15 +124,28 @@ func panel(ctx context.Context, b *boardcheck.Board, p boardcheck.Panel, query Q
 			return pv, fmt.Errorf("%s: %s: %w", b.Path, p.Where(&t), err)
 		}
 		qv := queryView{RefID: t.RefID, Kind: t.Kind, Expr: expr}
-		if t.Kind != "metricsql" {
-			qv.Note = "LogQL over Loki: the preview replays metrics only"
+		if t.Kind == "logql" && logQuery == nil {
+			qv.Note = "LogQL over Loki: not run here"
 			pv.Queries = append(pv.Queries, qv)
 			continue
 		}
 		pv.Queries = append(pv.Queries, qv)
-		v, err := query(ctx, expr)
-		if err != nil {
-			return pv, fmt.Errorf("%s: %s: %w", b.Path, p.Where(&t), err)
+		var v series.Vector
+		if t.Kind == "logql" {
+			res, err := logQuery(ctx, expr)
+			if err != nil {
+				return pv, fmt.Errorf("%s: %s: %w", b.Path, p.Where(&t), err)
+			}
+			if res.IsLog {
+				pv.Lines, pv.LineNote = lines(res.Streams)
+				continue
+			}
+			v = res.Vector
+		} else {
+			var err error
+			if v, err = query(ctx, expr); err != nil {
+				return pv, fmt.Errorf("%s: %s: %w", b.Path, p.Where(&t), err)
+			}
 		}
 		for _, s := range v {
 			c := p.Colour(s.V)
@@ -133,11 +158,49 @@ func panel(ctx context.Context, b *boardcheck.Board, p boardcheck.Panel, query Q
 			}
 		}
 	}
-	if len(pv.Values) == 0 && len(pv.Queries) > 0 && pv.Queries[0].Kind == "logql" {
-		pv.Empty = "Logs from Loki (not replayed)"
+	if len(pv.Values) == 0 && len(pv.Queries) > 0 && pv.Queries[0].Kind == "logql" && logQuery == nil {
+		pv.Empty = "Logs from Loki (not run)"
 	}
 	sort.SliceStable(pv.Values, func(i, j int) bool { return pv.Values[i].Name < pv.Values[j].Name })
 	return pv, nil
+}
+
+// lines returns the newest shownLines lines of a log query's streams,
+// newest first, and a note saying how many there are.
+func lines(streams []logstream.Stream) ([]lineView, string) {
+	type entry struct {
+		e      logstream.Entry
+		labels series.Labels
+	}
+	var all []entry
+	for _, s := range streams {
+		for _, e := range s.Entries {
+			all = append(all, entry{e, s.Labels})
+		}
+	}
+	if len(all) == 0 {
+		return nil, ""
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].e.T.After(all[j].e.T) })
+	note := "1 line in the last hour:"
+	if len(all) > 1 {
+		more := ""
+		if len(all) >= lineLimit {
+			more = "at least "
+		}
+		note = fmt.Sprintf("%s%d lines in the last hour; the newest %d:", more, len(all), min(shownLines, len(all)))
+	}
+	var out []lineView
+	for _, x := range all[:min(shownLines, len(all))] {
+		var ls []string
+		for _, l := range x.labels {
+			if l.Name != "job" {
+				ls = append(ls, l.Name+"="+l.Value)
+			}
+		}
+		out = append(out, lineView{Time: x.e.T.UTC().Format("15:04:05"), Stream: strings.Join(ls, " "), Line: x.e.Line})
+	}
+	return out, note
 }
 
 var legendRef = regexp.MustCompile(`\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}`)
@@ -236,6 +299,7 @@ nav a{margin-right:12px}
 .v.c-green{background:#1a7f4b;color:#fff}.v.c-red{background:#c4162a;color:#fff}.v.c-orange{background:#d67a10;color:#fff}.v.c-text{background:#22252b}
 table.vals{display:table;border-collapse:collapse;width:100%}
 table.vals td{border-bottom:1px solid #2c2d33;padding:2px 4px}
+table.lines td{font-family:monospace;font-size:11px;vertical-align:top;white-space:nowrap}table.lines td:last-child{white-space:normal;word-break:break-all}
 table.vals td.c-red{color:#ff7383;font-weight:600}table.vals td.c-green{color:#73bf69}table.vals td.c-orange{color:#ff9830}
 .empty{color:#8e8ea0;font-style:italic}
 details{margin-top:4px;color:#8e8ea0}
@@ -254,7 +318,8 @@ pre{white-space:pre-wrap;font-size:11px;margin:2px 0;color:#b8b8c8}
 {{range .Rows}}<div class="row" style="grid-row:{{add .Y 1}}">{{.Title}}</div>
 {{end}}{{range .Panels}}<div class="panel{{if .Status}} s-{{.Status}}{{end}}" style="grid-column:{{add .X 1}}/span {{.W}};grid-row:{{add .Y 1}}/span {{.H}}" title="{{.Description}}">
 <div class="ptitle">{{.Title}} <span class="ptype">{{.Type}}</span></div>
-{{if .Values}}{{if eq .Type "table"}}<table class="vals">{{range .Values}}<tr><td>{{.Name}}</td><td class="c-{{.Colour}}">{{.Text}}</td></tr>{{end}}</table>
+{{if .Lines}}<div class="note">{{.LineNote}}</div><table class="vals lines">{{range .Lines}}<tr><td>{{.Time}}</td><td>{{.Stream}}</td><td>{{.Line}}</td></tr>{{end}}</table>
+{{else if .Values}}{{if eq .Type "table"}}<table class="vals">{{range .Values}}<tr><td>{{.Name}}</td><td class="c-{{.Colour}}">{{.Text}}</td></tr>{{end}}</table>
 {{else}}<div class="vals">{{range .Values}}<div class="v{{if .Colour}} c-{{.Colour}}{{end}}">{{.Name}}<b>{{.Text}}</b></div>{{end}}</div>
 {{end}}{{else}}<div class="empty">{{.Empty}}</div>
 {{end}}<details><summary>queries</summary>{{range .Queries}}<pre>{{.RefID}} ({{.Kind}}): {{.Expr}}{{if .Note}}
