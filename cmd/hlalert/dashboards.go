@@ -26,12 +26,16 @@ func runDashboards(ctx context.Context, args []string, stdout, stderr io.Writer)
 		o.Metrics = append(o.Metrics, s)
 		return nil
 	})
+	fset.Func("logs", "a rule test file whose input_streams stand for the logs (each test's last line at now); with it every LogQL query must return data and use only the streams' labels (repeatable)", func(s string) error {
+		o.Logs = append(o.Logs, s)
+		return nil
+	})
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hlalert dashboards check [flags] DIR")
 		fmt.Fprintln(stderr, "\nChecks every *.json Grafana dashboard in DIR: strict decoding with the Grafana Foundation SDK")
 		fmt.Fprintln(stderr, "(unknown fields fail), MetricsQL syntax and support by the embedded engine, that every metric")
 		fmt.Fprintln(stderr, "read is exported by hlexporter, hlalert, a recording rule or a declared third-party exporter,")
-		fmt.Fprintln(stderr, "LogQL syntax, and with -metrics that every query returns data.")
+		fmt.Fprintln(stderr, "LogQL syntax; with -metrics that every MetricsQL query returns data, with -logs every LogQL one.")
 		fmt.Fprintln(stderr, "Exit status: 0 clean, 1 problems found, 2 usage errors.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fset.PrintDefaults()

@@ -5,18 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/hlalert/hlalert/alerts/logstream"
 	"github.com/hlalert/hlalert/alerts/lqlengine"
 	"github.com/hlalert/hlalert/alerts/mqlengine"
 	"github.com/hlalert/hlalert/alerts/rulefmt"
 	"github.com/hlalert/hlalert/alerts/series"
+	"github.com/hlalert/hlalert/alerts/unittest"
 )
 
 // LintOptions configure Lint.
@@ -27,6 +32,12 @@ type LintOptions struct {
 	// Metrics are /metrics text files (e.g. `curl host:9808/metrics`);
 	// when given, every MetricsQL query must return data over them.
 	Metrics []string
+	// Logs are rule test files (hlalert test / lokitool format) whose
+	// input_streams stand for the logs the boards read: each test's lines
+	// are placed so that its last one is at Now. With them every LogQL
+	// query must return data, and stream selectors may only use the
+	// streams' label names.
+	Logs []string
 	// Now is when the metrics are taken to be scraped; zero: time.Now().
 	Now time.Time
 }
@@ -74,6 +85,23 @@ func Lint(ctx context.Context, dir string, o LintOptions, w io.Writer) (int, err
 			return eng.Query(ctx, expr, o.Now, 0)
 		}
 	}
+	if len(o.Logs) > 0 {
+		st := logstream.NewStore()
+		if err := loadLogTests(o.Logs, o.Now, st); err != nil {
+			return 0, err
+		}
+		eng := lqlengine.New(st)
+		opts.QueryLogQL = func(ctx context.Context, expr string) (lqlengine.Result, error) {
+			return eng.Query(ctx, expr, o.Now)
+		}
+		seen := map[string]bool{}
+		for _, s := range st.Select(nil, time.Time{}, o.Now.Add(time.Nanosecond)) {
+			for _, l := range s.Labels {
+				seen[l.Name] = true
+			}
+		}
+		opts.LogLabels = slices.Sorted(maps.Keys(seen))
+	}
 	n := 0
 	for _, p := range paths {
 		b, err := Load(p)
@@ -116,6 +144,39 @@ func loadExposition(path string, t time.Time, st *series.Store) error {
 				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
+	}
+	return nil
+}
+
+// loadLogTests appends the input_streams of the tests in the rule test
+// files at paths to st, each test shifted so that its last line is at now.
+func loadLogTests(paths []string, now time.Time, st *logstream.Store) error {
+	lines := 0
+	for _, p := range paths {
+		f, errs := unittest.ReadFile(p)
+		if len(errs) > 0 {
+			return fmt.Errorf("logs: %w", errors.Join(errs...))
+		}
+		for _, t := range f.Tests {
+			var last time.Duration
+			for _, s := range t.InputStreams {
+				for _, e := range s.Entries {
+					last = max(last, e.At)
+				}
+			}
+			start := now.Add(-last)
+			for _, s := range t.InputStreams {
+				for _, e := range s.Entries {
+					if err := st.Append(s.Labels, logstream.Entry{T: start.Add(e.At), Line: e.Line}); err != nil {
+						return fmt.Errorf("logs: %s: %w", e.Pos, err)
+					}
+					lines++
+				}
+			}
+		}
+	}
+	if lines == 0 {
+		return fmt.Errorf("logs: no input_streams in %s", strings.Join(paths, ", "))
 	}
 	return nil
 }
