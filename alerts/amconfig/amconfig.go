@@ -20,7 +20,7 @@ import (
 	"net"
 	"net/textproto"
 	"path/filepath"
-	"regexp"
+	"regexp/syntax"
 	"sort"
 	"time"
 
@@ -214,55 +214,12 @@ func (d *decoder) strList(fs map[string]yamlnode.Field, key, what string) ([]str
 	return out, nodes, true
 }
 
-// strMap reads a mapping of strings to strings, in file order.
-func (d *decoder) strMap(n *yaml.Node, what string) ([]string, map[string]string, map[string]*yaml.Node) {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) {
-		return nil, nil, nil
-	}
-	if n.Kind != yaml.MappingNode {
-		d.Report(n, yamlnode.NotMappingMsg(what, n))
-		return nil, nil, nil
-	}
-	var keys []string
-	out := map[string]string{}
-	nodes := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := yamlnode.Resolve(n.Content[i])
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "%s: keys must be strings, got %s", what, d.KindName(k))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			d.Report(k, yamlnode.RepeatedKeyMsg(what, k.Value, nodes[k.Value].Line))
-			continue
-		}
-		v, ok := d.Str(n.Content[i+1], dot(what, k.Value))
-		if !ok {
-			continue
-		}
-		keys = append(keys, k.Value)
-		out[k.Value] = v
-		nodes[k.Value] = k
-	}
-	return keys, out, nodes
-}
-
 func (d *decoder) duration(fs map[string]yamlnode.Field, key, what string) (time.Duration, bool) {
 	f, ok := fs[key]
 	if !ok {
 		return 0, false
 	}
-	s, ok := d.Str(f.Value, dot(what, key))
-	if !ok {
-		return 0, false
-	}
-	v, err := model.ParseDuration(s)
-	if err != nil {
-		d.errorf(f.Value, "%s: expected a duration like 30s, 5m or 4h, got %q", dot(what, key), s)
-		return 0, false
-	}
-	return time.Duration(v), true
+	return d.PromDuration(f.Value, dot(what, key))
 }
 
 func (d *decoder) config(top *yaml.Node, dir string) *Config {
@@ -455,7 +412,7 @@ func (d *decoder) receiver(n *yaml.Node, what string, g *global) (Receiver, bool
 		return rc, false
 	}
 	if f, ok := fs["labels"]; ok {
-		_, ls, nodes := d.strMap(f.Value, what+".labels")
+		_, ls, nodes := d.StrMap(f.Value, what+".labels")
 		if v, ok := ls["name"]; ok && v != rc.Name {
 			d.errorf(nodes["name"], "%s: receiver label \"name\" must match receiver name %q, got %q", what, rc.Name, v)
 		}
@@ -516,7 +473,7 @@ func (d *decoder) emailConfig(n *yaml.Node, what string, g *global) (EmailConfig
 	c.AuthSecretFile = cmpOr(d.str(fs, "auth_secret_file", what), g.authSecretFile)
 	c.AuthIdentity = cmpOr(d.str(fs, "auth_identity", what), g.authIdentity)
 	if f, ok := fs["headers"]; ok {
-		keys, hs, nodes := d.strMap(f.Value, what+".headers")
+		keys, hs, nodes := d.StrMap(f.Value, what+".headers")
 		seen := map[string]bool{}
 		for _, k := range keys {
 			canon := textproto.CanonicalMIMEHeaderKey(k)
@@ -648,7 +605,7 @@ func (d *decoder) inhibitRule(n *yaml.Node, what string) (InhibitRule, bool) {
 func (d *decoder) matchers(fs map[string]yamlnode.Field, eqKey, reKey, listKey, what string) labels.Matchers {
 	var ms labels.Matchers
 	if f, ok := fs[eqKey]; ok {
-		keys, m, nodes := d.strMap(f.Value, dot(what, eqKey))
+		keys, m, nodes := d.StrMap(f.Value, dot(what, eqKey))
 		for _, k := range keys {
 			if !model.LegacyValidation.IsValidLabelName(k) {
 				d.errorf(nodes[k], "%s: invalid label name %q", dot(what, eqKey), k)
@@ -663,17 +620,17 @@ func (d *decoder) matchers(fs map[string]yamlnode.Field, eqKey, reKey, listKey, 
 		}
 	}
 	if f, ok := fs[reKey]; ok {
-		keys, m, nodes := d.strMap(f.Value, dot(what, reKey))
+		keys, m, nodes := d.StrMap(f.Value, dot(what, reKey))
 		for _, k := range keys {
-			if _, err := regexp.Compile("^(?:" + m[k] + ")$"); err != nil {
-				d.errorf(nodes[k], "%s.%s: bad regexp %q: %v", dot(what, reKey), k, m[k], err)
-				continue
-			}
 			// Alertmanager keeps match_re values anchored ("^(?:v)$"), and
 			// route IDs show them so.
 			mt, err := labels.NewMatcher(labels.MatchRegexp, k, "^(?:"+m[k]+")$")
 			if err != nil {
-				d.errorf(nodes[k], "%s: %v", dot(what, reKey), err)
+				var se *syntax.Error
+				if errors.As(err, &se) {
+					err = errors.New(string(se.Code)) // its Expr is the anchored text, not the user's
+				}
+				d.errorf(nodes[k], "%s.%s: bad regexp %q: %v", dot(what, reKey), k, m[k], err)
 				continue
 			}
 			ms = append(ms, mt)

@@ -170,16 +170,7 @@ func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
 }
 
 func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
-	s, ok := d.Str(n, what)
-	if !ok {
-		return 0, false
-	}
-	v, err := model.ParseDuration(s)
-	if err != nil {
-		d.errorf(n, "%s: bad duration %q (use e.g. 30s, 1m, 1h)", what, s)
-		return 0, false
-	}
-	return time.Duration(v), true
+	return d.PromDuration(n, what)
 }
 
 func (d *decoder) positiveDuration(n *yaml.Node, what string) (time.Duration, bool) {
@@ -226,27 +217,18 @@ func urlErr(err error) error {
 }
 
 func (d *decoder) labels(n *yaml.Node, what string) map[string]string {
-	n = yamlnode.Resolve(n)
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s", yamlnode.NotMappingMsg(what, n))
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
+		d.errorf(n, "%s", yamlnode.NotMappingMsg(what, yamlnode.Resolve(n)))
 		return nil
 	}
+	keys, values, nodes := d.StrMap(n, what)
 	out := map[string]string{}
-	first := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if !model.LegacyValidation.IsValidLabelName(k.Value) {
-			d.errorf(k, "%s: bad label name %q", what, k.Value)
+	for _, k := range keys {
+		if !model.LegacyValidation.IsValidLabelName(k) {
+			d.errorf(nodes[k], "%s: bad label name %q", what, k)
 			continue
 		}
-		if line, dup := first[k.Value]; dup {
-			d.errorf(k, "%s", yamlnode.RepeatedKeyMsg(what, k.Value, line))
-			continue
-		}
-		first[k.Value] = k.Line
-		if s, ok := d.Str(v, what+"."+k.Value); ok {
-			out[k.Value] = s
-		}
+		out[k] = values[k]
 	}
 	return out
 }

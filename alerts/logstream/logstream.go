@@ -6,6 +6,8 @@ package logstream
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -114,6 +116,18 @@ func (s *Store) Select(ms []series.Matcher, start, end time.Time) []Stream {
 	}
 	sort.Slice(out, func(i, j int) bool { return series.Compare(out[i].Labels, out[j].Labels) < 0 })
 	return out
+}
+
+// LabelNames returns the label names of the streams with an entry in
+// [start, end), sorted.
+func (s *Store) LabelNames(start, end time.Time) []string {
+	seen := map[string]bool{}
+	for _, st := range s.Select(nil, start, end) {
+		for _, l := range st.Labels {
+			seen[l.Name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // Prune forgets entries older than before, and streams left empty; it

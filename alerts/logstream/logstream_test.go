@@ -1,6 +1,7 @@
 package logstream
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,21 @@ func joined(ss []string) string {
 		out += s
 	}
 	return out
+}
+
+func TestLabelNames(t *testing.T) {
+	s := NewStore()
+	t0 := time.Unix(1000, 0)
+	if err := s.Append(series.FromStrings("job", "a", "unit", "x"), Entry{T: t0, Line: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(series.FromStrings("job", "b", "host", "h"), Entry{T: t0.Add(time.Hour), Line: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.LabelNames(t0, t0.Add(2*time.Hour)), ","); got != "host,job,unit" {
+		t.Errorf("LabelNames = %s", got)
+	}
+	if got := strings.Join(s.LabelNames(t0.Add(time.Minute), t0.Add(2*time.Hour)), ","); got != "host,job" {
+		t.Errorf("LabelNames after the first entry = %s, want host,job", got)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 )
 
@@ -135,6 +136,57 @@ func (r Reader) Duration(n *yaml.Node, what string) (time.Duration, bool) {
 		return 0, false
 	}
 	return d, true
+}
+
+// PromDuration reads a duration in Prometheus' syntax (30s, 5m, 1h30m,
+// 1d, 1w), as Alertmanager and VictoriaMetrics configs write them.
+func (r Reader) PromDuration(n *yaml.Node, what string) (time.Duration, bool) {
+	n = Resolve(n)
+	if n.Kind != yaml.ScalarNode || IsNull(n) {
+		r.errorf(n, "%s: expected a duration like 30s, 5m or 4h, got %s", what, r.KindName(n))
+		return 0, false
+	}
+	d, err := model.ParseDuration(n.Value)
+	if err != nil {
+		r.errorf(n, "%s: expected a duration like 30s, 5m or 4h, got %q", what, n.Value)
+		return 0, false
+	}
+	return time.Duration(d), true
+}
+
+// StrMap reads a mapping of strings to strings: its keys in file order,
+// their values, and each key's node. Null is an empty mapping; a key that
+// is not a scalar, a repeated key or a value that is not a string is
+// reported and left out.
+func (r Reader) StrMap(n *yaml.Node, what string) (keys []string, values map[string]string, nodes map[string]*yaml.Node) {
+	n = Resolve(n)
+	if IsNull(n) {
+		return nil, nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		r.Report(n, NotMappingMsg(what, n))
+		return nil, nil, nil
+	}
+	values, nodes = map[string]string{}, map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := Resolve(n.Content[i])
+		if k.Kind != yaml.ScalarNode {
+			r.errorf(k, "%s: keys must be strings, got %s", what, r.KindName(k))
+			continue
+		}
+		if prev, dup := nodes[k.Value]; dup {
+			r.Report(k, RepeatedKeyMsg(what, k.Value, prev.Line))
+			continue
+		}
+		nodes[k.Value] = k
+		v, ok := r.Str(n.Content[i+1], what+"."+k.Value)
+		if !ok {
+			continue
+		}
+		keys = append(keys, k.Value)
+		values[k.Value] = v
+	}
+	return keys, values, nodes
 }
 
 // Field is one key of a mapping and its value (aliases resolved).

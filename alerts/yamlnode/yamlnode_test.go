@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -226,5 +227,38 @@ func TestMappingFieldsMergedOnce(t *testing.T) {
 	}
 	if want := []string{fmt.Sprintf("%d d at 1:16", UnknownKey)}; !slices.Equal(issues, want) {
 		t.Errorf("issues %q, want %q", issues, want)
+	}
+}
+
+func TestStrMapAndPromDuration(t *testing.T) {
+	var msgs []string
+	r := Reader{Report: func(n *yaml.Node, msg string) { msgs = append(msgs, fmt.Sprintf("%d:%d: %s", n.Line, n.Column, msg)) }}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("m: {b: x, a: y, b: z, c: [1]}\nd: [1d, soon]\nn: ~\nl: [1]\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	top := doc.Content[0]
+	keys, values, nodes := r.StrMap(top.Content[1], "m")
+	if strings.Join(keys, ",") != "b,a" || values["b"] != "x" || values["a"] != "y" || nodes["a"].Column != 11 {
+		t.Errorf("StrMap = %v %v", keys, values)
+	}
+	if k, v, _ := r.StrMap(top.Content[5], "n"); k != nil || v != nil {
+		t.Errorf("StrMap(null) = %v %v, want nothing", k, v)
+	}
+	r.StrMap(top.Content[7], "l")
+	if d, ok := r.PromDuration(top.Content[3].Content[0], "d[0]"); !ok || d != 24*time.Hour {
+		t.Errorf("PromDuration(1d) = %v %v", d, ok)
+	}
+	if _, ok := r.PromDuration(top.Content[3].Content[1], "d[1]"); ok {
+		t.Error("PromDuration(soon) accepted")
+	}
+	want := []string{
+		`1:17: m: key "b" repeated (first at line 1)`,
+		`1:26: m.c: expected a string, got a list`,
+		`4:4: l: expected a mapping, got a list`,
+		`2:9: d[1]: expected a duration like 30s, 5m or 4h, got "soon"`,
+	}
+	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reported:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,13 +92,7 @@ func Lint(ctx context.Context, dir string, o LintOptions, w io.Writer) (int, err
 		opts.QueryLogQL = func(ctx context.Context, expr string) (lqlengine.Result, error) {
 			return eng.Query(ctx, expr, o.Now)
 		}
-		seen := map[string]bool{}
-		for _, s := range st.Select(nil, time.Time{}, o.Now.Add(time.Nanosecond)) {
-			for _, l := range s.Labels {
-				seen[l.Name] = true
-			}
-		}
-		opts.LogLabels = slices.Sorted(maps.Keys(seen))
+		opts.LogLabels = st.LabelNames(time.Time{}, o.Now.Add(time.Nanosecond))
 	}
 	n := 0
 	for _, p := range paths {

@@ -150,13 +150,7 @@ func (h *Homelab) QueryLogQL(ctx context.Context, expr string) (lqlengine.Result
 
 // LogLabelNames are the label names of the replayed log streams, sorted.
 func (h *Homelab) LogLabelNames() []string {
-	seen := map[string]bool{}
-	for _, s := range h.Logs.Select(nil, At.Add(-Window), At.Add(time.Nanosecond)) {
-		for _, l := range s.Labels {
-			seen[l.Name] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
+	return h.Logs.LabelNames(At.Add(-Window), At.Add(time.Nanosecond))
 }
 
 // ReadScenarios reads a scenarios file: the scrape targets of each
