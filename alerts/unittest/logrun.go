@@ -59,10 +59,10 @@ func logGroups(rules []*rulefmt.File) map[string]bool {
 	return out
 }
 
-// writeStreams puts the input streams into the store, entries at start
+// WriteStreams puts the input streams into the store, entries at start
 // plus their offsets. Like Loki, the store keeps one of two equal lines at
 // the same time of a stream.
-func writeStreams(st *logstream.Store, in []InputStream, start time.Time) error {
+func WriteStreams(st *logstream.Store, in []InputStream, start time.Time) error {
 	for _, s := range in {
 		for _, e := range s.Entries {
 			if err := st.Append(s.Labels, logstream.Entry{T: start.Add(e.At), Line: e.Line}); err != nil {

@@ -205,7 +205,7 @@ func countMetric(qs []benchQuery) int {
 
 func newTestLogStore(tb testing.TB, t Test, start time.Time) *logstream.Store {
 	st := logstream.NewStore()
-	if err := writeStreams(st, t.InputStreams, start); err != nil {
+	if err := WriteStreams(st, t.InputStreams, start); err != nil {
 		tb.Fatal(err)
 	}
 	return st

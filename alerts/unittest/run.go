@@ -275,7 +275,7 @@ func runTest(ctx context.Context, f *File, rules []*rulefmt.File, t *Test, opts 
 		return []Failure{{Pos: t.Pos, What: fmt.Sprintf("start the query engine: %v", err)}}
 	}
 	lst := logstream.NewStore()
-	if err := writeStreams(lst, t.InputStreams, start); err != nil {
+	if err := WriteStreams(lst, t.InputStreams, start); err != nil {
 		var e *yamlnode.Error
 		if errors.As(err, &e) {
 			return []Failure{{Pos: e.Pos, What: e.Msg}}

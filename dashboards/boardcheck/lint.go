@@ -156,14 +156,11 @@ func loadLogTests(paths []string, now time.Time, st *logstream.Store) error {
 					last = max(last, e.At)
 				}
 			}
-			start := now.Add(-last)
+			if err := unittest.WriteStreams(st, t.InputStreams, now.Add(-last)); err != nil {
+				return fmt.Errorf("logs: %w", err)
+			}
 			for _, s := range t.InputStreams {
-				for _, e := range s.Entries {
-					if err := st.Append(s.Labels, logstream.Entry{T: start.Add(e.At), Line: e.Line}); err != nil {
-						return fmt.Errorf("logs: %s: %w", e.Pos, err)
-					}
-					lines++
-				}
+				lines += len(s.Entries)
 			}
 		}
 	}

@@ -222,16 +222,15 @@ func loadLogs(root string, srcs []LogSource, st *logstream.Store) error {
 			delete(want, t.Name)
 			for _, s := range t.InputStreams {
 				for _, e := range s.Entries {
-					ts := src.Start.Add(e.At)
-					if ts.After(At) {
+					if ts := src.Start.Add(e.At); ts.After(At) {
 						return fmt.Errorf("%s: %s: input stream %s: the line at %s would be logged at %s, after the replay's clock %s",
 							e.Pos, t.DisplayName(), s.Labels, e.At, ts.Format(time.RFC3339), At.Format(time.RFC3339))
 					}
-					if err := st.Append(s.Labels, logstream.Entry{T: ts, Line: e.Line}); err != nil {
-						return fmt.Errorf("%s: %w", e.Pos, err)
-					}
-					lines++
 				}
+				lines += len(s.Entries)
+			}
+			if err := unittest.WriteStreams(st, t.InputStreams, src.Start); err != nil {
+				return err
 			}
 		}
 		if len(want) > 0 {
