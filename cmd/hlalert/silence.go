@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -17,18 +16,19 @@ import (
 	"text/tabwriter"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
+
 	"github.com/hlalert/hlalert/alerts/config"
+	"github.com/hlalert/hlalert/alerts/httpclient"
 	"github.com/hlalert/hlalert/alerts/silence"
 )
 
 // silenceTarget is where `hlalert silence` works: a state directory or the
 // HTTP API of a running hlalert.
 type silenceTarget struct {
-	store *silence.Store
-	url   string
-	// client and credentials for --url.
-	client     *http.Client
-	user, pass string
+	store  *silence.Store
+	url    string
+	client *http.Client // for --url: with its basic auth and CA
 }
 
 func silenceUsage(w io.Writer) {
@@ -116,7 +116,7 @@ func runSilence(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return exitUsage
 		}
 		tgt.url = strings.TrimSuffix(*apiURL, "/")
-		if tgt.client, tgt.user, tgt.pass, err = silenceClient(*user, *passFile, *caFile); err != nil {
+		if tgt.client, err = silenceClient(*user, *passFile, *caFile); err != nil {
 			fmt.Fprintf(stderr, "hlalert silence: %v\n", err)
 			return exitUsage
 		}
@@ -280,9 +280,6 @@ func (t silenceTarget) call(ctx context.Context, method, path string, body []byt
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if t.user != "" {
-		req.SetBasicAuth(t.user, t.pass)
-	}
 	resp, err := t.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
@@ -307,33 +304,35 @@ func (t silenceTarget) call(ctx context.Context, method, path string, body []byt
 	return nil
 }
 
-// silenceClient builds the HTTP client of --url and reads the basic auth
-// password (user and password file go together).
-func silenceClient(user, passFile, caFile string) (*http.Client, string, string, error) {
+// silenceClient builds the HTTP client of --url the way every outgoing
+// client is built (alerts/httpclient), after checking the flags: user and
+// password file go together, the password file is readable and not empty,
+// the CA file holds a PEM certificate.
+func silenceClient(user, passFile, caFile string) (*http.Client, error) {
 	if (user == "") != (passFile == "") {
-		return nil, "", "", errors.New("--user and --password-file go together")
+		return nil, errors.New("--user and --password-file go together")
 	}
-	var pass string
+	var h config.HTTP
+	h.Timeout = 30 * time.Second
 	if passFile != "" {
 		b, err := os.ReadFile(passFile)
 		if err != nil {
-			return nil, "", "", fmt.Errorf("--password-file: %w", err)
+			return nil, fmt.Errorf("--password-file: %w", err)
 		}
-		if pass = strings.TrimRight(string(b), "\r\n"); pass == "" {
-			return nil, "", "", fmt.Errorf("--password-file: %s is empty", passFile)
+		if strings.TrimRight(string(b), "\r\n") == "" {
+			return nil, fmt.Errorf("--password-file: %s is empty", passFile)
 		}
+		h.Client.BasicAuth = &commoncfg.BasicAuth{Username: user, PasswordFile: passFile}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, "", "", fmt.Errorf("--ca-file: %w", err)
+			return nil, fmt.Errorf("--ca-file: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, "", "", fmt.Errorf("--ca-file: no PEM certificate in %s", caFile)
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file: no PEM certificate in %s", caFile)
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		h.Client.TLSConfig.CAFile = caFile
 	}
-	return &http.Client{Transport: tr}, user, pass, nil
+	return httpclient.New("silence", h)
 }
